@@ -1,0 +1,103 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { describeSystemError, InputError } from './errors.js';
+import type { FileInode } from './model.js';
+
+/**
+ * Positional, synchronous access to a regular file's bytes, whatever its data source.
+ * `read` fills `buf` from byte `pos` of the file; it never reads past the inode's size and throws
+ * an InputError when the source is shorter than the inode says (a file that shrank).
+ */
+export interface DataReader {
+  read(buf: Uint8Array, pos: number): void;
+  close(): void;
+}
+
+export function openData(file: FileInode): DataReader {
+  const data = file.data;
+  switch (data.kind) {
+    case 'bytes':
+      if (data.bytes.length !== file.size) throw new Error(`in-memory data has ${data.bytes.length} bytes, inode says ${file.size}`);
+      return {
+        read(buf, pos) {
+          buf.set(data.bytes.subarray(pos, pos + buf.length));
+        },
+        close() {},
+      };
+    case 'sparse':
+      return {
+        read(buf, pos) {
+          buf.fill(0);
+          const end = pos + buf.length;
+          for (const seg of data.segments) {
+            const s = Math.max(seg.offset, pos);
+            const e = Math.min(seg.offset + seg.bytes.length, end);
+            if (s < e) buf.set(seg.bytes.subarray(s - seg.offset, e - seg.offset), s - pos);
+          }
+        },
+        close() {},
+      };
+    case 'reader':
+      return data.open();
+    case 'host':
+      return rangeReader(data.path, data.offset, file.size);
+    case 'device':
+      return rangeReader(data.device.path, data.offset, file.size);
+  }
+}
+
+function rangeReader(path: string | Buffer, offset: number, size: number): DataReader {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (err) {
+    throw new InputError(String(path), `cannot open: ${describeSystemError(err)}`);
+  }
+  return {
+    read(buf, pos) {
+      let done = 0;
+      while (done < buf.length) {
+        let n: number;
+        try {
+          n = readSync(fd, buf, done, buf.length - done, offset + pos + done);
+        } catch (err) {
+          throw new InputError(String(path), `cannot read: ${describeSystemError(err)}`);
+        }
+        if (n === 0) {
+          const now = fstatSync(fd).size;
+          throw new InputError(String(path), `changed while being read: expected ${size} bytes, found ${now - offset}`);
+        }
+        done += n;
+      }
+    },
+    close() {
+      closeSync(fd);
+    },
+  };
+}
+
+/** Reads a whole file's data into memory (tests and small files only). */
+export function readAll(file: FileInode): Buffer {
+  const buf = Buffer.alloc(file.size);
+  const r = openData(file);
+  try {
+    r.read(buf, 0);
+  } finally {
+    r.close();
+  }
+  return buf;
+}
+
+/** Calls fn with successive chunks of the file's bytes (reused buffer). */
+export function forEachChunk(file: FileInode, chunkSize: number, fn: (chunk: Uint8Array, pos: number) => void): void {
+  const r = openData(file);
+  const buf = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(file.size, 1)));
+  try {
+    for (let pos = 0; pos < file.size; pos += buf.length) {
+      const chunk = buf.subarray(0, Math.min(buf.length, file.size - pos));
+      r.read(chunk, pos);
+      fn(chunk, pos);
+    }
+  } finally {
+    r.close();
+  }
+}

@@ -1,0 +1,93 @@
+import { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { InputError } from './errors.js';
+
+export type Compression = 'none' | 'gzip' | 'zstd';
+
+/** Magic numbers of compressors a tar may be wrapped in; only gzip and zstd are accepted (OCI). */
+const magics: Array<[string, number[]]> = [
+  ['gzip', [0x1f, 0x8b]],
+  ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
+  ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
+  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['lz4', [0x04, 0x22, 0x4d, 0x18]],
+];
+
+/** The compression of a stream from its first bytes; throws for compressors we do not read. */
+export function detectCompression(head: Uint8Array, name: string): Compression {
+  for (const [kind, magic] of magics) {
+    if (magic.every((b, i) => head[i] === b)) {
+      if (kind === 'gzip' || kind === 'zstd') return kind;
+      throw new InputError(name, `${kind}-compressed input is not supported (use gzip, zstd or none)`);
+    }
+  }
+  return 'none';
+}
+
+/**
+ * Streams the decompressed bytes of `source`, recognising gzip and zstd by magic bytes and
+ * passing anything else through. Corrupt or truncated compressed data is an InputError naming
+ * `name`.
+ */
+export async function* decompress(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  const head: Uint8Array[] = [];
+  let headLen = 0;
+  while (headLen < 6) {
+    const r = await it.next();
+    if (r.done) break;
+    head.push(r.value);
+    headLen += r.value.length;
+  }
+  const first = Buffer.concat(head);
+  const rest: AsyncIterable<Uint8Array> = {
+    [Symbol.asyncIterator]: () => it,
+  };
+  async function* all(): AsyncGenerator<Uint8Array> {
+    if (first.length) yield first;
+    yield* rest;
+  }
+  const kind = detectCompression(first, name);
+  if (kind === 'none') yield* all();
+  else if (kind === 'gzip') yield* gunzip(all(), name);
+  else yield* unzstd(all(), name);
+}
+
+async function* gunzip(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
+  const z = createGunzip();
+  const input = Readable.from(source, { objectMode: false });
+  input.on('error', (err) => z.destroy(err));
+  input.pipe(z);
+  try {
+    for await (const chunk of z) yield chunk as Buffer;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(name, `corrupt gzip data: ${(err as Error).message}`);
+  } finally {
+    input.destroy();
+  }
+}
+
+async function* unzstd(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
+  const out: Uint8Array[] = [];
+  let ended = false;
+  const d = new ZstdDecompress((chunk, final) => {
+    out.push(chunk);
+    if (final) ended = true;
+  });
+  const push = (chunk: Uint8Array, final: boolean): void => {
+    try {
+      d.push(chunk, final);
+    } catch (err) {
+      throw new InputError(name, `corrupt zstd data: ${(err as Error).message}`);
+    }
+  };
+  for await (const chunk of source) {
+    push(chunk, false);
+    while (out.length) yield out.shift()!;
+  }
+  push(new Uint8Array(0), true);
+  while (out.length) yield out.shift()!;
+  if (!ended) throw new InputError(name, 'corrupt zstd data: stream ends mid-frame');
+}

@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync, linkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  decompress,
+  diffManifests,
+  encodeHeader,
+  endOfArchive,
+  FsTree,
+  InputError,
+  makeDevice,
+  makeDir,
+  makeFile,
+  makeSpecial,
+  makeSymlink,
+  manifest,
+  padding,
+  readTar,
+  treeFromDirectory,
+  treeFromTar,
+  treeToTar,
+  utf8,
+} from '@fstools/fstree';
+import { hostXattrReader } from '../../../test/helpers/host-xattrs.js';
+import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
+
+const work = mkdtempSync(join(tmpdir(), 'fstree-tar-'));
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+async function* chunks(buf: Buffer, size = 777): AsyncGenerator<Buffer> {
+  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
+}
+async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
+  const out: Uint8Array[] = [];
+  for await (const c of it) out.push(c);
+  return Buffer.concat(out);
+}
+
+function sampleTree(): FsTree {
+  const t = new FsTree(makeDir({ mode: 0o755, mtime: 1_700_000_000_123_456_789n }));
+  const long = 'd'.repeat(200);
+  t.set(utf8(long), makeDir({ mode: 0o2775, uid: 1000, gid: 1000, mtime: -5_500_000_000n }));
+  t.set(utf8(`${long}/${'n'.repeat(255)}`), makeFile(Buffer.from('two hundred and fifty five'), { mode: 0o4755 }));
+  const shared = makeFile(Buffer.alloc(70_000, 7), { uid: 4_000_000_000, gid: 3_000_000_000, mtime: 1n });
+  t.set(utf8('hard/a'), shared, () => ({}));
+  t.set(utf8('hard/b'), shared);
+  t.set(utf8('ünïcødé/日本語'), makeFile(Buffer.from('x')), () => ({ mode: 0o700 }));
+  t.set(utf8('Case'), makeFile(Buffer.from('upper')));
+  t.set(utf8('case'), makeFile(Buffer.from('lower')));
+  t.set(utf8('link'), makeSymlink(utf8('x'.repeat(300))));
+  t.set(utf8('null'), makeDevice('chr', 1, 3));
+  t.set(utf8('big-dev'), makeDevice('blk', 4095, 1_048_575));
+  t.set(utf8('fifo'), makeSpecial('fifo'));
+  const caps = new Uint8Array([1, 0, 0, 2, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  t.set(utf8('ping'), makeFile(Buffer.from('elf'), { xattrs: new Map([['security.capability', caps], ['user.bin', new Uint8Array([0, 255, 10, 61])]]) }));
+  return t;
+}
+
+describe('tar codec', () => {
+  it('round-trips every entry type, long names, big ids, ns and negative mtimes, binary xattrs, hardlinks', async () => {
+    const tree = sampleTree();
+    const tar = await collect(treeToTar(tree));
+    const back = await treeFromTar(chunks(tar), 'sample.tar');
+    expect(diffManifests(manifest(tree), manifest(back))).toEqual([]);
+    expect(back.lookup(utf8('hard/a'))).toBe(back.lookup(utf8('hard/b')));
+  });
+
+  it('is read by GNU tar and reads GNU tar archives (pax and gnu formats) with xattrs', async () => {
+    if (!oracle('gnu-tar', hasCommand('tar') && hasCommand('setfattr'), 'tar/setfattr not installed')) return;
+    const src = join(work, 'src');
+    mkdirSync(join(src, 'deep/'.repeat(30)), { recursive: true });
+    writeFileSync(join(src, 'deep/'.repeat(30), 'f'.repeat(200)), 'deep');
+    writeFileSync(join(src, 'a'), 'hello');
+    linkSync(join(src, 'a'), join(src, 'a-link'));
+    symlinkSync('a', join(src, 'sym'));
+    spawnSync('setfattr', ['-n', 'user.k', '-v', '0x00ff3d0a', join(src, 'a')]);
+    const fromDir = treeFromDirectory(src, { xattrs: hostXattrReader(src) });
+    for (const format of ['pax', 'gnu']) {
+      const file = join(work, `${format}.tar`);
+      const xattrFlags = format === 'pax' ? ['--xattrs', '--xattrs-include=*'] : [];
+      const r = spawnSync('tar', [...xattrFlags, `--format=${format}`, '-C', src, '-cf', file, '.']);
+      expect(r.status, r.stderr.toString()).toBe(0);
+      const fromTar = await treeFromTar(chunks(readFileSync(file), 4096), file);
+      // GNU tar's gnu format keeps whole-second mtimes and no xattrs.
+      const opts = format === 'gnu' ? { mtime: false, dropXattr: () => true } : {};
+      expect(diffManifests(manifest(fromDir, opts), manifest(fromTar, opts))).toEqual([]);
+    }
+    const ours = join(work, 'ours.tar');
+    writeFileSync(ours, await collect(treeToTar(fromDir)));
+    const listed = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '-tvf', ours]);
+    expect(listed.status, listed.stderr.toString()).toBe(0);
+    const out = join(work, 'out');
+    mkdirSync(out);
+    const x = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '-C', out, '-xf', ours]);
+    expect(x.status, x.stderr.toString()).toBe(0);
+    const extracted = treeFromDirectory(out, { xattrs: hostXattrReader(out) });
+    expect(diffManifests(manifest(fromDir), manifest(extracted))).toEqual([]);
+  });
+
+  it('rejects path traversal, absolute names and links to missing targets', async () => {
+    const member = (path: string, type: 'file' | 'hardlink' = 'file', linkname = ''): Buffer =>
+      Buffer.concat([encodeHeader({ path: utf8(path), type, mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: utf8(linkname), major: 0, minor: 0, xattrs: new Map() }), endOfArchive()]);
+    await expect(treeFromTar(chunks(member('a/../../etc/passwd')), 'evil.tar')).rejects.toThrow("evil.tar: member a/../../etc/passwd: path contains '..'");
+    await expect(treeFromTar(chunks(member('/etc/passwd')), 'evil.tar')).rejects.toThrow('evil.tar: member /etc/passwd: absolute path');
+    await expect(treeFromTar(chunks(member('x', 'hardlink', 'nowhere')), 'l.tar')).rejects.toThrow('l.tar: member x: hard link to missing target nowhere');
+  });
+
+  it('reports a tar truncated mid-entry with the archive name', async () => {
+    const tar = await collect(treeToTar(sampleTree()));
+    const cut = tar.subarray(0, 512 * 40 + 100);
+    const err = await treeFromTar(chunks(cut), 'cut.tar').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toMatch(/^cut\.tar: truncated tar: /);
+  });
+
+  it('rejects garbage that is not a tar', async () => {
+    await expect(treeFromTar(chunks(Buffer.alloc(2048, 0x41)), 'junk.tar')).rejects.toThrow(/^junk\.tar: invalid tar header at byte 0/);
+  });
+
+  it('skips unread member data and reads pax size overrides', async () => {
+    const data = Buffer.alloc(1000, 1);
+    const tar = Buffer.concat([
+      encodeHeader({ path: 'one', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 1000, linkname: '', major: 0, minor: 0, xattrs: new Map() }),
+      data,
+      padding(1000),
+      encodeHeader({ path: 'two', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 3, linkname: '', major: 0, minor: 0, xattrs: new Map() }),
+      Buffer.from('abc'),
+      padding(3),
+      endOfArchive(),
+    ]);
+    const seen: string[] = [];
+    for await (const e of readTar(chunks(tar, 100), 't.tar')) {
+      seen.push(e.path);
+      if (e.path === 'two') expect((await collect(e.body)).toString()).toBe('abc');
+    }
+    expect(seen).toEqual(['one', 'two']);
+  });
+});
+
+describe('decompression by magic', () => {
+  const plain = Buffer.from('plain data '.repeat(10_000));
+  it('passes plain data and inflates gzip and zstd', async () => {
+    expect(await collect(decompress(chunks(plain), 'p'))).toEqual(plain);
+    expect(await collect(decompress(chunks(gzipSync(plain)), 'g'))).toEqual(plain);
+    if (!oracle('zstd', hasCommand('zstd'), 'zstd not installed')) return;
+    const z = spawnSync('zstd', ['-c', '-q'], { input: plain }).stdout;
+    expect(await collect(decompress(chunks(z, 100), 'z'))).toEqual(plain);
+  });
+  it('names corrupt or truncated compressed input', async () => {
+    const gz = gzipSync(plain);
+    await expect(collect(decompress(chunks(gz.subarray(0, gz.length / 2)), 'half.tar.gz'))).rejects.toThrow(/^half\.tar\.gz: corrupt gzip data/);
+    const bad = Buffer.from(gz);
+    bad.fill(0x55, 20, 60);
+    await expect(collect(decompress(chunks(bad), 'bad.tar.gz'))).rejects.toThrow(/^bad\.tar\.gz: corrupt gzip data/);
+    if (!hasCommand('zstd')) return;
+    const z = spawnSync('zstd', ['-c', '-q'], { input: plain }).stdout;
+    await expect(collect(decompress(chunks(z.subarray(0, z.length - 10)), 'cut.zst'))).rejects.toThrow(/^cut\.zst: corrupt zstd data/);
+    await expect(collect(decompress(chunks(Buffer.from([0xfd, 0x37, 0x7a, 0x58, 0x5a, 0, 1, 2])), 'x.xz'))).rejects.toThrow('x.xz: xz-compressed input is not supported');
+  });
+});
