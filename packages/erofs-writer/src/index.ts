@@ -1,1 +1,2 @@
-export {};
+export type { ErofsOptions, ErofsResult, TarOptions } from './writer.js';
+export { writeErofs, writeErofsFromTar } from './writer.js';

@@ -11,3 +11,4 @@ export * from './tar-header.js';
 export * from './tar-reader.js';
 export * from './tar-writer.js';
 export * from './tree.js';
+export * from './owners.js';

@@ -1,0 +1,56 @@
+/** EROFS on-disk constants, named as in the kernel's fs/erofs/erofs_fs.h. */
+export const EROFS_SUPER_MAGIC_V1 = 0xe0f5e1e2;
+export const EROFS_SUPER_OFFSET = 1024;
+export const EROFS_SUPER_SIZE = 128;
+
+export const EROFS_FEATURE_COMPAT_SB_CHKSUM = 0x1;
+export const EROFS_FEATURE_COMPAT_MTIME = 0x2;
+export const EROFS_FEATURE_COMPAT_XATTR_FILTER = 0x4;
+
+export const EROFS_FEATURE_INCOMPAT_CHUNKED_FILE = 0x4;
+export const EROFS_FEATURE_INCOMPAT_DEVICE_TABLE = 0x8;
+export const EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES = 0x40;
+
+export const EROFS_INODE_FLAT_PLAIN = 0;
+export const EROFS_INODE_FLAT_INLINE = 2;
+export const EROFS_INODE_CHUNK_BASED = 4;
+
+export const EROFS_INODE_LAYOUT_COMPACT = 0;
+export const EROFS_INODE_LAYOUT_EXTENDED = 1;
+export const EROFS_I_VERSION_BIT = 0;
+export const EROFS_I_DATALAYOUT_BIT = 1;
+export const EROFS_INODE_COMPACT_SIZE = 32;
+export const EROFS_INODE_EXTENDED_SIZE = 64;
+/** nids count 32-byte slots from the start of the metadata area. */
+export const EROFS_ISLOTBITS = 5;
+
+export const EROFS_CHUNK_FORMAT_BLKBITS_MASK = 0x1f;
+export const EROFS_CHUNK_FORMAT_INDEXES = 0x20;
+export const EROFS_BLOCK_MAP_ENTRY_SIZE = 4;
+export const EROFS_CHUNK_INDEX_SIZE = 8;
+export const EROFS_NULL_ADDR = 0xffffffff;
+
+export const EROFS_XATTR_INDEX_USER = 1;
+export const EROFS_XATTR_INDEX_POSIX_ACL_ACCESS = 2;
+export const EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT = 3;
+export const EROFS_XATTR_INDEX_TRUSTED = 4;
+export const EROFS_XATTR_INDEX_SECURITY = 6;
+export const EROFS_XATTR_LONG_PREFIX = 0x80;
+export const EROFS_XATTR_LONG_PREFIX_MASK = 0x7f;
+export const EROFS_XATTR_FILTER_BITS = 32;
+export const EROFS_XATTR_FILTER_SEED = 0x25bbe08f;
+export const EROFS_XATTR_IBODY_HEADER_SIZE = 12;
+export const EROFS_XATTR_ENTRY_SIZE = 4;
+/** h_shared_count is a u8. */
+export const EROFS_MAX_SHARED_PER_INODE = 255;
+
+export const EROFS_DIRENT_SIZE = 12;
+export const EROFS_NAME_LEN = 255;
+export const EROFS_DEVT_SLOT_SIZE = 128;
+export const EROFS_DEVICE_TAG_SIZE = 64;
+
+/** Directory entry file types (EROFS_FT_*, the generic FT_* values). */
+export const EROFS_FT = { file: 1, dir: 2, chr: 3, blk: 4, fifo: 5, sock: 6, symlink: 7 } as const;
+
+/** Largest root nid the 16-bit superblock field can hold. */
+export const EROFS_ROOT_NID_MAX = 0xffff;

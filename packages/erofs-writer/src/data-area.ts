@@ -1,0 +1,178 @@
+import type { XXHash } from 'xxhash-wasm';
+import type { OutputFile, ScratchFile } from './output-file.js';
+
+const STAGE_BYTES = 4 << 20;
+
+/**
+ * The data area: blocks handed out in order from `next`, written through a staging buffer.
+ * All-zero blocks are never written, so they stay holes in the host file. Every byte is fed to
+ * the content fingerprint that the default UUID is derived from.
+ */
+export class DataArea {
+  next: number;
+  private readonly stage: Buffer;
+  private stageStart: number;
+  private stageBlocks = 0;
+  private readonly zero: Buffer;
+
+  constructor(
+    private readonly out: OutputFile,
+    readonly blockSize: number,
+    firstBlock: number,
+    private readonly fingerprint: XXHash<bigint>,
+  ) {
+    this.next = firstBlock;
+    this.stageStart = firstBlock;
+    this.stage = Buffer.alloc(Math.max(STAGE_BYTES, blockSize));
+    this.zero = Buffer.alloc(blockSize);
+  }
+
+  /** Appends one block (shorter input is zero padded); says whether it held any non-zero byte. */
+  appendBlock(bytes: Uint8Array): boolean {
+    if (this.stageBlocks * this.blockSize === this.stage.length) this.flush();
+    const at = this.stageBlocks * this.blockSize;
+    this.stage.set(bytes, at);
+    if (bytes.length < this.blockSize) this.stage.fill(0, at + bytes.length, at + this.blockSize);
+    this.fingerprint.update(bytes);
+    this.stageBlocks++;
+    this.next++;
+    return !this.stage.subarray(at, at + this.blockSize).equals(this.zero);
+  }
+
+  /** Gives back the blocks from `block` on (they were all zero, so nothing of them was written). */
+  rewind(block: number): void {
+    if (block < this.stageStart) {
+      this.stageStart = block;
+      this.stageBlocks = 0;
+    } else {
+      this.stageBlocks = block - this.stageStart;
+    }
+    this.next = block;
+  }
+
+  /** Allocates blocks written later by someone else (no data, no fingerprint). */
+  reserve(blocks: number): number {
+    this.flush();
+    const at = this.next;
+    this.next += blocks;
+    this.stageStart = this.next;
+    return at;
+  }
+
+  flush(): void {
+    const bs = this.blockSize;
+    let run = -1;
+    for (let i = 0; i <= this.stageBlocks; i++) {
+      const zero = i === this.stageBlocks || this.stage.subarray(i * bs, (i + 1) * bs).equals(this.zero);
+      if (!zero && run < 0) run = i;
+      if (zero && run >= 0) {
+        this.out.write(this.stage.subarray(run * bs, i * bs), (this.stageStart + run) * bs);
+        run = -1;
+      }
+    }
+    this.stageStart += this.stageBlocks;
+    this.stageBlocks = 0;
+  }
+}
+
+/** Where a regular file's bytes went. */
+export interface Placement {
+  /** First data block; blocks are contiguous (FLAT) or per chunk (chunks set). */
+  blkaddr: number;
+  /** Blocks in the data area, including a tail block when the tail is not inlined. */
+  blocks: number;
+  /** The last partial block's bytes, parked in the scratch file, to go inline after the inode. */
+  tail?: { offset: number; length: number };
+  /** Chunk mode: log2 chunk size and, per chunk, 1 when it holds data (else it is a hole). */
+  chunks?: { bits: number; present: Uint8Array };
+}
+
+export interface SinkMode {
+  /** Keep the final partial block inline with the inode instead of in a data block. */
+  inlineTail: boolean;
+  /** Chunk-based layout with this log2 chunk size: all-zero chunks become holes. */
+  chunkBits?: number;
+}
+
+/**
+ * Receives one file's bytes in order (any piece sizes) and lays them out: whole blocks into the
+ * data area, the tail parked for inlining, all-zero chunks dropped as holes in chunk mode.
+ */
+export class FileSink {
+  private readonly carry: Buffer;
+  private carryLen = 0;
+  private received = 0;
+  /** Blocks of file content emitted so far, holes included. */
+  private logicalBlocks = 0;
+  private readonly start: number;
+  private readonly fullBlocks: number;
+  private readonly tailLen: number;
+  private readonly blocksPerChunk: number;
+  private readonly present: Uint8Array | undefined;
+  private chunk = { start: 0, blocks: 0, data: false, index: 0 };
+
+  constructor(
+    private readonly area: DataArea,
+    private readonly scratch: ScratchFile,
+    private readonly size: number,
+    private readonly mode: SinkMode,
+  ) {
+    const bs = area.blockSize;
+    this.carry = Buffer.alloc(bs);
+    this.start = area.next;
+    this.chunk.start = area.next;
+    this.tailLen = mode.inlineTail && mode.chunkBits === undefined ? size % bs : 0;
+    this.fullBlocks = Math.ceil((size - this.tailLen) / bs);
+    this.blocksPerChunk = mode.chunkBits === undefined ? Infinity : 2 ** mode.chunkBits / bs;
+    this.present = mode.chunkBits === undefined ? undefined : new Uint8Array(Math.ceil(size / 2 ** mode.chunkBits));
+  }
+
+  push(piece: Uint8Array): void {
+    if (this.received + piece.length > this.size) throw new Error(`more data than the ${this.size} bytes announced`);
+    this.received += piece.length;
+    const bs = this.area.blockSize;
+    let p = 0;
+    while (p < piece.length) {
+      if (this.carryLen === 0 && this.logicalBlocks < this.fullBlocks && piece.length - p >= bs) {
+        this.block(piece.subarray(p, p + bs));
+        p += bs;
+        continue;
+      }
+      const n = Math.min(bs - this.carryLen, piece.length - p);
+      this.carry.set(piece.subarray(p, p + n), this.carryLen);
+      this.carryLen += n;
+      p += n;
+      if (this.carryLen === bs && this.logicalBlocks < this.fullBlocks) {
+        this.block(this.carry);
+        this.carryLen = 0;
+      }
+    }
+  }
+
+  end(): Placement {
+    if (this.received !== this.size) throw new Error(`got ${this.received} of ${this.size} bytes`);
+    // A last partial block not kept inline goes out zero padded.
+    if (this.logicalBlocks < this.fullBlocks) this.block(this.carry.subarray(0, this.carryLen));
+    this.closeChunk();
+    const blocks = this.area.next - this.start;
+    const placement: Placement = { blkaddr: blocks > 0 ? this.start : 0, blocks };
+    if (this.tailLen > 0) placement.tail = { offset: this.scratch.append(this.carry.subarray(0, this.tailLen)), length: this.tailLen };
+    if (this.present) placement.chunks = { bits: this.mode.chunkBits!, present: this.present };
+    return placement;
+  }
+
+  private block(bytes: Uint8Array): void {
+    const nonZero = this.area.appendBlock(bytes);
+    this.logicalBlocks++;
+    if (!this.present) return;
+    this.chunk.data ||= nonZero;
+    if (++this.chunk.blocks === this.blocksPerChunk) this.closeChunk();
+  }
+
+  private closeChunk(): void {
+    if (!this.present || this.chunk.blocks === 0) return;
+    if (this.chunk.data) this.present[this.chunk.index] = 1;
+    else this.area.rewind(this.chunk.start);
+    this.chunk = { start: this.area.next, blocks: 0, data: false, index: this.chunk.index + 1 };
+  }
+}

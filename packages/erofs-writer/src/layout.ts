@@ -1,0 +1,332 @@
+import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
+import { bytesOf, displayName, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
+import type { XXHashAPI } from 'xxhash-wasm';
+import type { ChunkRef } from './chunk.js';
+import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
+import {
+  EROFS_FT,
+  EROFS_INODE_CHUNK_BASED,
+  EROFS_INODE_FLAT_INLINE,
+  EROFS_INODE_FLAT_PLAIN,
+  EROFS_ISLOTBITS,
+  EROFS_ROOT_NID_MAX,
+} from './constants.js';
+import type { Placement } from './data-area.js';
+import type { DirentSource } from './dirent.js';
+import { dirBlockBytes, encodeDirBlock, splitDirBlocks } from './dirent.js';
+import { encodeInode, encodeRdev, fitsCompact, inodeSize } from './inode.js';
+import { MetaPacker } from './meta-packer.js';
+import type { ScratchFile } from './output-file.js';
+import type { EncodedXattr } from './xattr.js';
+import { encodeIbody, encodeXattr, SharedXattrs, xattrIcount } from './xattr.js';
+import type { LongPrefix } from './xattr-prefix.js';
+
+export interface LayoutOptions {
+  blockSize: number;
+  blkszbits: number;
+  /** Images that files with {kind: 'device'} data point into: device_id = index + 1. */
+  devices: readonly ImageDevice[];
+  longPrefixes: readonly LongPrefix[];
+  /** Compact inodes take their mtime from here (superblock build_time, build_time_nsec). */
+  epoch: bigint;
+  /** The owner and mtime an inode is stored with (after --all-root, -T clamping and the like). */
+  stored: (inode: Inode) => { uid: number; gid: number; mtime: bigint };
+}
+
+/** Where the bytes after an inode (and its xattrs) come from. */
+type Tail = { kind: 'scratch'; offset: number; length: number } | { kind: 'bytes'; bytes: Buffer } | { kind: 'dir'; length: number };
+
+interface Node {
+  inode: Inode;
+  /** Where the inode was first met, for error messages. */
+  path: string;
+  parent: Node | undefined;
+  nlink: number;
+  extended: boolean;
+  ibody: Buffer;
+  datalayout: number;
+  i_size: number;
+  i_u: number;
+  tail?: Tail;
+  chunks?: { refs: ChunkRef[]; indexes: boolean };
+  /** Directory: entries (names sorted, "." and ".." included) and entries per block. */
+  dir?: { names: ByteString[]; perBlock: number[] };
+  /** Blocks of this inode's content stored outside the data pass (directory and symlink blocks). */
+  extra?: { blkaddr: number; blocks: number };
+  recordOffset: number;
+  nid: number;
+}
+
+/**
+ * Decides the metadata of an image whose file data already sits in the data area: the inode of
+ * every tree entry, its xattrs (inline or shared), its layout (flat, inline tail, chunks), the
+ * blocks of directories and long symlinks, and where each inode record goes (hence nids).
+ * Everything here grows with the number of entries, never with file bytes.
+ */
+export class Layout {
+  readonly nodes: Node[] = [];
+  readonly shared = new SharedXattrs();
+  /** First block after directory/symlink blocks: the shared xattr area starts here. */
+  readonly xattrBlkaddr: number;
+  readonly metaBlkaddr: number;
+  readonly totalBlocks: number;
+  readonly rootNid: number;
+  usesChunks = false;
+  /** Whether any inode has xattrs (the name filter feature is then set). */
+  hasXattrs = false;
+  private readonly metaBytes: number;
+
+  constructor(
+    tree: FsTree,
+    private readonly placements: Map<FileData, Placement>,
+    private readonly opts: LayoutOptions,
+    dataEnd: number,
+    xx: XXHashAPI,
+  ) {
+    const links = tree.linkCounts();
+    const byInode = new Map<Inode, Node>();
+    const xattrs = new Map<Node, EncodedXattr[]>();
+    // Breadth-first: the root first (its nid must fit 16 bits), then each directory's children
+    // together, so lookups touch few metadata blocks.
+    const queue: Array<{ dir: DirInode; node: Node; path: ByteString }> = [];
+    const add = (inode: Inode, parent: Node | undefined, path: ByteString): Node => {
+      const known = byInode.get(inode);
+      if (known) return known;
+      const where = displayName(path) || '/';
+      const node: Node = { inode, path: where, parent, nlink: links.get(inode)!, extended: false, ibody: Buffer.alloc(0), datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
+      node.parent ??= node;
+      byInode.set(inode, node);
+      this.nodes.push(node);
+      const encoded = [...inode.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => encodeXattr(name, value, opts.longPrefixes, xx, where));
+      encoded.forEach((x) => this.shared.count(x));
+      xattrs.set(node, encoded);
+      if (inode.type === 'dir') queue.push({ dir: inode, node, path });
+      return node;
+    };
+    add(tree.root, undefined, '');
+    for (let q = 0; q < queue.length; q++) {
+      const { dir, node, path } = queue[q]!;
+      for (const name of sortedNames(dir)) add(dir.entries.get(name)!, node, path ? `${path}/${name}` : name);
+    }
+    this.shared.seal();
+
+    let extraNext = dataEnd;
+    for (const node of this.nodes) {
+      node.ibody = encodeIbody(xattrs.get(node)!, this.shared);
+      if (node.ibody.length > 0) this.hasXattrs = true;
+      if (xattrIcount(node.ibody.length) > 0xffff) throw new InputError(node.path, 'xattrs too large for one EROFS inode');
+      this.decideContent(node);
+      if (node.extra) {
+        node.extra.blkaddr = extraNext;
+        extraNext += node.extra.blocks;
+      }
+    }
+    this.xattrBlkaddr = this.shared.bytes().length > 0 ? extraNext : 0;
+    this.metaBlkaddr = extraNext + Math.ceil(this.shared.bytes().length / opts.blockSize);
+
+    // Slot 0 stays unused: nid 0 would become inode number 0, which userspace treats as "no inode".
+    const packer = new MetaPacker(opts.blockSize, 32);
+    for (const node of this.nodes) {
+      const head = inodeSize(node.extended);
+      node.recordOffset = packer.place(this.recordSize(node), node.tail !== undefined, head);
+      node.nid = node.recordOffset >> EROFS_ISLOTBITS;
+    }
+    this.metaBytes = packer.size();
+    this.rootNid = this.nodes[0]!.nid;
+    if (this.rootNid > EROFS_ROOT_NID_MAX) throw new Error('root inode outside the first 2 MiB of metadata');
+    this.totalBlocks = this.metaBlkaddr + Math.ceil(this.metaBytes / opts.blockSize);
+  }
+
+  private decideContent(node: Node): void {
+    const { inode } = node;
+    const bs = this.opts.blockSize;
+    let size = 0;
+    switch (inode.type) {
+      case 'file': {
+        size = inode.size;
+        if (size === 0) break; // empty files are flat with no blocks, whatever the mode
+        if (inode.data.kind === 'device') {
+          this.deviceChunks(node, inode.data.device, inode.data.offset, size);
+          break;
+        }
+        const p = this.placements.get(inode.data);
+        if (!p) throw new Error('regular file without placed data');
+        if (p.chunks) {
+          let next = p.blkaddr;
+          const per = 2 ** p.chunks.bits / bs;
+          const refs = [...p.chunks.present].map((present) => {
+            if (!present) return HOLE;
+            const ref = { blkaddr: next, device_id: 0 };
+            next += per;
+            return ref;
+          });
+          node.datalayout = EROFS_INODE_CHUNK_BASED;
+          node.chunks = { refs, indexes: this.opts.devices.length > 0 };
+          node.i_u = chunkFormat(p.chunks.bits, this.opts.blkszbits, node.chunks.indexes);
+          this.usesChunks = true;
+        } else if (p.tail) {
+          node.datalayout = EROFS_INODE_FLAT_INLINE;
+          node.tail = { kind: 'scratch', ...p.tail };
+          node.i_u = p.blocks > 0 ? p.blkaddr : 0;
+        } else {
+          node.i_u = p.blocks > 0 ? p.blkaddr : 0;
+        }
+        break;
+      }
+      case 'dir': {
+        const dir = inode;
+        const names = sortedNames(dir).concat(['.', '..']).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const perBlock = splitDirBlocks(names, bs);
+        const lastNames = names.slice(names.length - perBlock[perBlock.length - 1]!);
+        const lastBytes = dirBlockBytes(lastNames);
+        size = (perBlock.length - 1) * bs + lastBytes;
+        node.dir = { names, perBlock };
+        this.contentLayout(node, perBlock.length, lastBytes, { kind: 'dir', length: lastBytes });
+        break;
+      }
+      case 'symlink': {
+        const target = bytesOf(inode.target);
+        size = target.length;
+        const tailLen = size % bs;
+        const blocks = Math.ceil(size / bs);
+        this.contentLayout(node, blocks, tailLen === 0 ? bs : tailLen, { kind: 'bytes', bytes: target.subarray(size - (tailLen === 0 ? Math.min(bs, size) : tailLen)) });
+        break;
+      }
+      case 'chr':
+      case 'blk':
+        node.i_u = encodeRdev(inode.major, inode.minor);
+        break;
+      case 'fifo':
+      case 'sock':
+        break;
+    }
+    node.i_size = size;
+    const st = this.opts.stored(inode);
+    node.extended = !fitsCompact({ uid: st.uid, gid: st.gid, nlink: node.nlink, size, mtimeIsEpoch: st.mtime === this.opts.epoch });
+  }
+
+  /**
+   * Directory and symlink content: the last block inline after the inode when the record fits one
+   * block (FLAT_INLINE), otherwise every block stored apart (FLAT_PLAIN).
+   */
+  private contentLayout(node: Node, blocks: number, lastBytes: number, tail: Tail): void {
+    const bs = this.opts.blockSize;
+    const fits = inodeSize(true) + node.ibody.length + lastBytes <= bs;
+    if (fits) {
+      node.datalayout = EROFS_INODE_FLAT_INLINE;
+      node.tail = tail;
+      if (blocks > 1) node.extra = { blkaddr: 0, blocks: blocks - 1 };
+    } else if (blocks > 0) {
+      node.datalayout = EROFS_INODE_FLAT_PLAIN;
+      node.extra = { blkaddr: 0, blocks };
+    }
+  }
+
+  /** A file whose bytes live in another image: one chunk index per contiguous run (here: one). */
+  private deviceChunks(node: Node, device: ImageDevice, offset: number, size: number): void {
+    const bs = this.opts.blockSize;
+    const id = this.opts.devices.indexOf(device);
+    const where = node.path;
+    if (id < 0) throw new InputError(where, `data refers to device ${device.tag}, which is not among the image's devices`);
+    if (device.blockSize !== bs) throw new InputError(where, `device ${device.tag} has ${device.blockSize}-byte blocks, the image ${bs}`);
+    if (offset % bs !== 0) throw new InputError(where, `data at byte ${offset} of device ${device.tag} is not block aligned`);
+    if (offset + size > device.blocks * bs) throw new InputError(where, `data runs past the end of device ${device.tag}`);
+    // Chunk size: the smallest power of two covering the file, so one index maps it all.
+    let bits = this.opts.blkszbits;
+    while (2 ** bits < size) bits++;
+    node.datalayout = EROFS_INODE_CHUNK_BASED;
+    node.chunks = { refs: size === 0 ? [] : [{ blkaddr: offset / bs, device_id: id + 1 }], indexes: true };
+    node.i_u = chunkFormat(bits, this.opts.blkszbits, true);
+    this.usesChunks = true;
+  }
+
+  private recordSize(node: Node): number {
+    const head = inodeSize(node.extended) + node.ibody.length;
+    if (node.chunks) {
+      const unit = chunkEntrySize(node.chunks.indexes);
+      return Math.ceil(head / unit) * unit + node.chunks.refs.length * unit;
+    }
+    return head + (node.tail ? tailLength(node.tail) : 0);
+  }
+
+  /**
+   * Writes directory/symlink blocks, the shared xattr area and the metadata area into `region`,
+   * which holds the image from block `regionStart` to the end.
+   */
+  emit(region: Buffer, regionStart: number, scratch: ScratchFile): void {
+    const bs = this.opts.blockSize;
+    const at = (blkaddr: number): number => (blkaddr - regionStart) * bs;
+    this.shared.bytes().copy(region, at(this.xattrBlkaddr || this.metaBlkaddr));
+    const metaStart = at(this.metaBlkaddr);
+    this.nodes.forEach((node, i) => {
+      const off = metaStart + node.recordOffset;
+      const st = this.opts.stored(node.inode);
+      const mtime = splitTime(st.mtime);
+      encodeInode(
+        {
+          extended: node.extended,
+          datalayout: node.datalayout,
+          i_xattr_icount: xattrIcount(node.ibody.length),
+          i_mode: fullMode(node.inode),
+          i_nlink: node.nlink,
+          i_size: node.i_size,
+          i_u: node.i_u,
+          i_ino: i + 1,
+          i_uid: st.uid,
+          i_gid: st.gid,
+          i_mtime: mtime.sec,
+          i_mtime_nsec: mtime.nsec,
+        },
+        region,
+        off,
+      );
+      const afterInode = off + inodeSize(node.extended);
+      node.ibody.copy(region, afterInode);
+      const contentAt = afterInode + node.ibody.length;
+      if (node.chunks) {
+        const unit = chunkEntrySize(node.chunks.indexes);
+        const start = off + Math.ceil((contentAt - off) / unit) * unit;
+        encodeChunks(node.chunks.refs, node.chunks.indexes, region, start);
+      }
+      if (node.dir) this.emitDir(node, region, at, contentAt);
+      else if (node.tail) this.tailBytes(node.tail, scratch).copy(region, contentAt);
+      if (node.inode.type === 'symlink' && node.extra) {
+        const target = bytesOf(node.inode.target);
+        const stored = node.tail ? target.subarray(0, node.extra.blocks * bs) : target;
+        stored.copy(region, at(node.extra.blkaddr));
+      }
+    });
+  }
+
+  private emitDir(node: Node, region: Buffer, at: (blkaddr: number) => number, tailAt: number): void {
+    const bs = this.opts.blockSize;
+    const dir = node.inode as DirInode;
+    const { names, perBlock } = node.dir!;
+    let i = 0;
+    perBlock.forEach((count, b) => {
+      const entries: DirentSource[] = names.slice(i, i + count).map((name) => {
+        const target = name === '.' ? node : name === '..' ? node.parent! : this.nodeOf(dir.entries.get(name)!);
+        return { name, nid: target.nid, file_type: EROFS_FT[target.inode.type] };
+      });
+      i += count;
+      const inlineBlock = node.tail !== undefined && b === perBlock.length - 1;
+      encodeDirBlock(entries, region, inlineBlock ? tailAt : at(node.extra!.blkaddr) + b * bs);
+    });
+  }
+
+  private nodeIndex: Map<Inode, Node> | undefined;
+  private nodeOf(inode: Inode): Node {
+    this.nodeIndex ??= new Map(this.nodes.map((n) => [n.inode, n]));
+    return this.nodeIndex.get(inode)!;
+  }
+
+  private tailBytes(tail: Tail, scratch: ScratchFile): Buffer {
+    if (tail.kind === 'scratch') return scratch.read(tail.offset, tail.length);
+    if (tail.kind === 'bytes') return tail.bytes;
+    return Buffer.alloc(0);
+  }
+}
+
+function tailLength(tail: Tail): number {
+  return tail.kind === 'bytes' ? tail.bytes.length : tail.length;
+}

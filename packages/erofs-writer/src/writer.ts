@@ -1,0 +1,325 @@
+import { createHash } from 'node:crypto';
+import type { ByteString, FileData, FsTree, ImageDevice, Inode, OwnerOptions } from '@fstools/fstree';
+import { decompress, InputError, mapOwner, openData, splitTime, treeFromTar } from '@fstools/fstree';
+import type { XXHash, XXHashAPI } from 'xxhash-wasm';
+import {
+  EROFS_DEVT_SLOT_SIZE,
+  EROFS_FEATURE_COMPAT_MTIME,
+  EROFS_FEATURE_COMPAT_SB_CHKSUM,
+  EROFS_FEATURE_COMPAT_XATTR_FILTER,
+  EROFS_FEATURE_INCOMPAT_CHUNKED_FILE,
+  EROFS_FEATURE_INCOMPAT_DEVICE_TABLE,
+  EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES,
+  EROFS_SUPER_OFFSET,
+  EROFS_SUPER_SIZE,
+  EROFS_XATTR_IBODY_HEADER_SIZE,
+} from './constants.js';
+import type { Placement } from './data-area.js';
+import { DataArea, FileSink } from './data-area.js';
+import { encodeDeviceTable } from './device-table.js';
+import { xxhashApi } from './hash.js';
+import { inodeSize } from './inode.js';
+import { Layout } from './layout.js';
+import { OutputFile, ScratchFile } from './output-file.js';
+import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
+import { encodeXattr } from './xattr.js';
+import type { LongPrefix } from './xattr-prefix.js';
+import { encodeLongPrefixes, parseLongPrefixes } from './xattr-prefix.js';
+
+export interface ErofsOptions {
+  /** Block size, a power of two from 512 to 4096 (default 4096). */
+  blockSize?: number;
+  /** Volume UUID ("xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx"); derived from the content when absent. */
+  uuid?: string;
+  /** Volume label, at most 16 bytes. */
+  label?: string;
+  /**
+   * Build time in seconds (mkfs -T, SOURCE_DATE_EPOCH): becomes the superblock time, and later
+   * mtimes are clamped to it. Without it the most common mtime is used and nothing is clamped.
+   */
+  timestamp?: bigint;
+  /** Keep regular files' last partial block inline after the inode (default true; -E noinline_data turns it off). */
+  inlineData?: boolean;
+  /** Chunk-based regular files with this chunk size (a power of two, at least the block size); all-zero chunks become holes. */
+  chunkSize?: number;
+  /** Extra devices: files with {kind: 'device'} data become chunk indexes into these (device table). */
+  devices?: ImageDevice[];
+  /** Long xattr name prefixes such as "trusted.overlay." (INCOMPAT_XATTR_PREFIXES). */
+  xattrPrefixes?: string[];
+  /** Ownership rewrites (--all-root, --force-uid, ...). */
+  owners?: OwnerOptions;
+}
+
+export interface ErofsResult {
+  path: string;
+  bytes: number;
+  blocks: number;
+  inodes: number;
+  seconds: number;
+  uuid: string;
+}
+
+export interface TarOptions extends ErofsOptions {
+  /** 'overlay' turns OCI whiteouts into overlayfs form (like mkfs.erofs --aufs); default keeps them as files. */
+  whiteouts?: 'keep' | 'overlay';
+  /** Leaves out members whose path matches. */
+  exclude?: (path: ByteString) => boolean;
+}
+
+/** Writes an EROFS image of `tree` to `output` (atomically). */
+export async function writeErofs(tree: FsTree, output: string, opts: ErofsOptions = {}): Promise<ErofsResult> {
+  const b = await ImageBuilder.start(output, opts);
+  try {
+    const seen = new Set<FileData>();
+    for (const { inode } of tree.walk()) {
+      if (inode.type !== 'file' || inode.size === 0 || inode.data.kind === 'device' || seen.has(inode.data)) continue;
+      seen.add(inode.data);
+      const sink = b.sink(inode.size, inode.xattrs);
+      const r = openData(inode);
+      try {
+        const buf = Buffer.allocUnsafe(Math.min(inode.size, 1 << 20));
+        for (let pos = 0; pos < inode.size; pos += buf.length) {
+          const piece = buf.subarray(0, Math.min(buf.length, inode.size - pos));
+          r.read(piece, pos);
+          sink.push(piece);
+        }
+      } finally {
+        r.close();
+      }
+      b.placements.set(inode.data, sink.end());
+    }
+    return await b.finish(tree);
+  } catch (err) {
+    b.abort();
+    throw err;
+  }
+}
+
+/**
+ * Writes an EROFS image from a tar stream (plain, gzip or zstd, by magic), writing each file's
+ * blocks as the archive streams past and keeping only metadata in memory.
+ */
+export async function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
+  const b = await ImageBuilder.start(output, opts);
+  try {
+    const tree = await treeFromTar(decompress(source, archive), archive, {
+      whiteouts: opts.whiteouts,
+      exclude: opts.exclude,
+      storeData: async (entry) => {
+        const data: FileData = { kind: 'reader', open: () => { throw new Error('the data of a streamed tar member lives only in the image'); } };
+        if (entry.size === 0) {
+          for await (const piece of entry.body) void piece;
+          return data;
+        }
+        const sink = b.sink(entry.size, entry.xattrs);
+        for await (const piece of entry.body) sink.push(piece);
+        b.placements.set(data, sink.end());
+        return data;
+      },
+    });
+    return await b.finish(tree);
+  } catch (err) {
+    b.abort();
+    throw err;
+  }
+}
+
+/** Shared state of one image being written: output, data area, header geometry. */
+class ImageBuilder {
+  readonly placements = new Map<FileData, Placement>();
+  private readonly started = process.hrtime.bigint();
+  private constructor(
+    private readonly out: OutputFile,
+    private readonly scratch: ScratchFile,
+    private readonly area: DataArea,
+    private readonly fingerprint: XXHash<bigint>,
+    private readonly xx: XXHashAPI,
+    private readonly geo: Geometry,
+    private readonly opts: ErofsOptions,
+  ) {}
+
+  static async start(output: string, opts: ErofsOptions): Promise<ImageBuilder> {
+    const geo = geometry(opts);
+    const xx = await xxhashApi();
+    const out = OutputFile.create(output);
+    let scratch: ScratchFile;
+    try {
+      scratch = new ScratchFile(output);
+    } catch (err) {
+      out.discard();
+      throw err;
+    }
+    const fingerprint = xx.create64(0n);
+    const area = new DataArea(out, geo.blockSize, geo.headerBlocks, fingerprint);
+    return new ImageBuilder(out, scratch, area, fingerprint, xx, geo, opts);
+  }
+
+  /** A sink for one regular file; its tail goes inline when the inode record will surely fit a block. */
+  sink(size: number, xattrs: Map<string, Uint8Array>): FileSink {
+    const bs = this.geo.blockSize;
+    let ibody = 0;
+    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, this.xx, 'file').entry.length;
+    if (ibody > 0) ibody += EROFS_XATTR_IBODY_HEADER_SIZE;
+    const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
+    return new FileSink(this.area, this.scratch, size, { inlineTail, chunkBits: this.geo.chunkBits });
+  }
+
+  async finish(tree: FsTree): Promise<ErofsResult> {
+    const { blockSize: bs } = this.geo;
+    this.area.flush();
+    const dataEnd = this.area.next;
+    const limit = this.opts.timestamp === undefined ? undefined : this.opts.timestamp * 1_000_000_000n;
+    const owners = this.opts.owners ?? {};
+    const stored = (inode: Inode): { uid: number; gid: number; mtime: bigint } => ({
+      ...mapOwner(owners, inode.uid, inode.gid),
+      mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime,
+    });
+    const epoch = limit ?? commonMtime(tree, stored);
+    const devices = this.opts.devices ?? [];
+    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch, stored }, dataEnd, this.xx);
+    const region = Buffer.alloc((layout.totalBlocks - dataEnd) * bs);
+    layout.emit(region, dataEnd, this.scratch);
+    this.scratch.close();
+    this.out.write(region, dataEnd * bs);
+
+    const head = Buffer.alloc(this.geo.headerBlocks * bs);
+    let mapped = layout.totalBlocks;
+    const slots = devices.map((d) => {
+      const slot = { tag: d.tag, blocks: d.blocks, mapped_blkaddr: mapped };
+      mapped += d.blocks;
+      return slot;
+    });
+    encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
+    encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
+    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint.digest(), region, this.geo);
+    const built = splitTime(epoch);
+    encodeSuperBlock(
+      {
+        feature_compat: EROFS_FEATURE_COMPAT_SB_CHKSUM | EROFS_FEATURE_COMPAT_MTIME | (layout.hasXattrs ? EROFS_FEATURE_COMPAT_XATTR_FILTER : 0),
+        blkszbits: this.geo.blkszbits,
+        root_nid: layout.rootNid,
+        inos: BigInt(layout.nodes.length),
+        build_time: built.sec,
+        build_time_nsec: built.nsec,
+        blocks: layout.totalBlocks,
+        meta_blkaddr: layout.metaBlkaddr,
+        xattr_blkaddr: layout.xattrBlkaddr,
+        uuid,
+        volume_name: labelBytes(this.opts.label),
+        feature_incompat:
+          (layout.usesChunks ? EROFS_FEATURE_INCOMPAT_CHUNKED_FILE : 0) |
+          (devices.length > 0 ? EROFS_FEATURE_INCOMPAT_DEVICE_TABLE : 0) |
+          (this.geo.longPrefixes.length > 0 ? EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES : 0),
+        extra_devices: devices.length,
+        devt_slotoff: devices.length > 0 ? this.geo.devtSlotoff : 0,
+        xattr_prefix_count: this.geo.longPrefixes.length,
+        xattr_prefix_start: this.geo.longPrefixes.length > 0 ? this.geo.prefixStart / 4 : 0,
+      },
+      head,
+    );
+    sealSuperBlock(head, bs);
+    this.out.write(head, 0);
+    this.out.truncate(layout.totalBlocks * bs);
+    this.out.commit();
+    return {
+      path: this.out.target,
+      bytes: layout.totalBlocks * bs,
+      blocks: layout.totalBlocks,
+      inodes: layout.nodes.length,
+      seconds: Number(process.hrtime.bigint() - this.started) / 1e9,
+      uuid: formatUuid(uuid),
+    };
+  }
+
+  abort(): void {
+    this.out.discard();
+    try {
+      this.scratch.close();
+    } catch {
+      // already closed
+    }
+  }
+}
+
+interface Geometry {
+  blockSize: number;
+  blkszbits: number;
+  chunkBits: number | undefined;
+  longPrefixes: LongPrefix[];
+  devtSlotoff: number;
+  prefixStart: number;
+  /** Blocks before the data area: boot area, superblock, device table, long prefixes. */
+  headerBlocks: number;
+}
+
+/** Validates options and fixes where the superblock, device table and prefix table go. */
+function geometry(opts: ErofsOptions): Geometry {
+  const blockSize = opts.blockSize ?? 4096;
+  if (![512, 1024, 2048, 4096].includes(blockSize)) throw new InputError('-b', `block size ${blockSize} is not 512, 1024, 2048 or 4096`);
+  const blkszbits = Math.log2(blockSize);
+  let chunkBits: number | undefined;
+  if (opts.chunkSize !== undefined) {
+    chunkBits = Math.log2(opts.chunkSize);
+    if (!Number.isInteger(chunkBits) || opts.chunkSize < blockSize || chunkBits - blkszbits > 31) {
+      throw new InputError('--chunksize', `${opts.chunkSize} is not a power of two from the block size (${blockSize}) up`);
+    }
+  }
+  if (opts.label !== undefined && Buffer.byteLength(opts.label) > 16) throw new InputError('-L', `label '${opts.label}' is longer than 16 bytes`);
+  if (opts.uuid !== undefined) parseUuid(opts.uuid);
+  const longPrefixes = parseLongPrefixes(opts.xattrPrefixes ?? []);
+  const devices = opts.devices ?? [];
+  const devtSlotoff = (EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE) / EROFS_DEVT_SLOT_SIZE;
+  const prefixStart = devtSlotoff * EROFS_DEVT_SLOT_SIZE + devices.length * EROFS_DEVT_SLOT_SIZE;
+  const headerEnd = Math.max(checksummedEnd(blockSize), prefixStart + encodeLongPrefixes(longPrefixes).length);
+  return { blockSize, blkszbits, chunkBits, longPrefixes, devtSlotoff, prefixStart, headerBlocks: Math.ceil(headerEnd / blockSize) };
+}
+
+/** The mtime most inodes share (ties: the earliest), so that most inodes can be compact. */
+function commonMtime(tree: FsTree, stored: (inode: Inode) => { mtime: bigint }): bigint {
+  const counts = new Map<bigint, number>();
+  const seen = new Set<Inode>();
+  for (const { inode } of tree.walk()) {
+    if (seen.has(inode)) continue;
+    seen.add(inode);
+    const t = stored(inode).mtime;
+    counts.set(t, (counts.get(t) ?? 0) + 1);
+  }
+  let best = 0n;
+  let bestCount = -1;
+  for (const [t, n] of counts) {
+    if (n > bestCount || (n === bestCount && t < best)) {
+      best = t;
+      bestCount = n;
+    }
+  }
+  return best;
+}
+
+function parseUuid(text: string): Uint8Array {
+  const hex = text.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new InputError('-U', `'${text}' is not a UUID`);
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+function formatUuid(b: Uint8Array): string {
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** A UUID from the content: data fingerprint and metadata, marked as RFC 9562 version 8. */
+function deriveUuid(dataDigest: bigint, region: Buffer, geo: Geometry): Uint8Array {
+  const h = createHash('sha256');
+  h.update(dataDigest.toString(16));
+  h.update(region);
+  h.update(JSON.stringify({ bs: geo.blockSize, chunk: geo.chunkBits }));
+  const u = new Uint8Array(h.digest().subarray(0, 16));
+  u[6] = (u[6]! & 0x0f) | 0x80;
+  u[8] = (u[8]! & 0x3f) | 0x80;
+  return u;
+}
+
+function labelBytes(label: string | undefined): Uint8Array {
+  const out = new Uint8Array(16);
+  if (label) out.set(Buffer.from(label, 'utf8'));
+  return out;
+}
