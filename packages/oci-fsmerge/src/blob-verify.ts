@@ -1,0 +1,46 @@
+import { InputError } from '@fstools/fstree';
+import { Digester, digestOf, parseDigest } from './digest.js';
+
+/** What a blob must be: its digest (and size, when a descriptor gives one). */
+export interface BlobExpectation {
+  digest?: string;
+  size?: number;
+}
+
+/**
+ * Passes a blob's bytes through, checking them against what the image says: too many bytes fail
+ * as soon as they appear, a short blob or a wrong digest when the stream ends. `what` names the
+ * blob in errors ("layer 2 blob sha256:..."); `source` is the image.
+ */
+export async function* verifyStream(
+  stream: AsyncIterable<Uint8Array>,
+  expect: BlobExpectation,
+  source: string,
+  what: string,
+  onDigest?: (digest: string, size: number) => void,
+): AsyncGenerator<Uint8Array> {
+  const algorithm = expect.digest ? parseDigest(expect.digest, source, what).algorithm : 'sha256';
+  const d = new Digester(algorithm);
+  for await (const chunk of stream) {
+    d.update(chunk);
+    if (expect.size !== undefined && d.size > expect.size) throw sizeError(source, what, expect.size, `more than ${expect.size}`);
+    yield chunk;
+  }
+  if (expect.size !== undefined && d.size !== expect.size) throw sizeError(source, what, expect.size, String(d.size));
+  const got = d.digest();
+  if (expect.digest !== undefined && got !== expect.digest) throw new InputError(source, `${what}: digest mismatch: content is ${got}, expected ${expect.digest}`);
+  onDigest?.(got, d.size);
+}
+
+/** Checks a blob held in memory. */
+export function verifyBytes(bytes: Uint8Array, expect: BlobExpectation, source: string, what: string): void {
+  if (expect.size !== undefined && bytes.length !== expect.size) throw sizeError(source, what, expect.size, String(bytes.length));
+  if (expect.digest !== undefined) {
+    const got = digestOf(bytes, parseDigest(expect.digest, source, what).algorithm);
+    if (got !== expect.digest) throw new InputError(source, `${what}: digest mismatch: content is ${got}, expected ${expect.digest}`);
+  }
+}
+
+function sizeError(source: string, what: string, want: number, got: string): InputError {
+  return new InputError(source, `${what}: size mismatch: blob has ${got} bytes, expected ${want}`);
+}

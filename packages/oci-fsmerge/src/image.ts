@@ -1,0 +1,30 @@
+import type { Compression } from '@fstools/fstree';
+import type { BlobLocation } from './archive.js';
+import type { Platform } from './platform.js';
+
+/** One layer of an image, bottom first, with everything needed to read and verify it. */
+export interface LayerSource {
+  /** Position in the stack, 0 = bottom. */
+  index: number;
+  /** The diff ID the config promises (sha256 of the uncompressed tar); unknown for bare --layer tars. */
+  diffId?: string;
+  blob: BlobLocation;
+  /** Compressed blob digest and size, where a descriptor states them. */
+  digest?: string;
+  size?: number;
+  compression: Compression | 'detect';
+  /** How errors name this layer: "layer 2 (blobs/sha256/ab12...)". */
+  label: string;
+}
+
+export interface ResolvedImage {
+  /** The input as the user named it. */
+  name: string;
+  ref?: string;
+  platform?: Platform;
+  layers: LayerSource[];
+}
+
+export function layerLabel(index: number, where: string): string {
+  return `layer ${index} (${where})`;
+}

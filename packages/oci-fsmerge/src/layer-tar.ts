@@ -1,0 +1,113 @@
+import { canonical, encodeHeader, endOfArchive, padding, readTar } from '@fstools/fstree';
+import type { ByteString, TarHeader } from '@fstools/fstree';
+import type { LayerLimits } from './limits.js';
+import { checkLimits } from './limits.js';
+import { HARDLINK, IMPLIED, IMPLIED_META, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteout.js';
+
+type Seen = 'dir' | 'implied' | 'other';
+
+const Y = new Uint8Array([0x79]);
+
+/**
+ * Rewrites one layer's tar into the form its layer image is written from, so that the image
+ * alone says everything the merge needs (see whiteout.ts for the markers):
+ * - every directory is listed: the root and parents the tar only implies come first, marked
+ *   IMPLIED;
+ * - a hard link to a file this layer does not hold becomes an empty file marked HARDLINK;
+ * - whiteouts act on lower layers only (OCI): one naming a non-directory of this layer is
+ *   dropped, one naming a directory of this layer makes it opaque, and a directory this layer
+ *   creates where it whited a name out is opaque and carries no IMPLIED mark;
+ * - aufs bookkeeping (.wh..wh.*) is dropped; limits are enforced member by member.
+ * `archive` names the layer in errors. The output is a pax tar; the input is read to its end.
+ */
+export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive: string, limits: LayerLimits): AsyncGenerator<Buffer> {
+  const seen = new Map<ByteString, Seen>([['', 'implied']]);
+  const whited = new Set<ByteString>();
+  yield dirHeader('', true);
+  let count = 0;
+
+  function* parents(dir: ByteString): Generator<Buffer> {
+    const parts = dir === '' ? [] : dir.split('/');
+    for (let i = 1; i <= parts.length; i++) {
+      const p = parts.slice(0, i).join('/');
+      if (seen.has(p)) continue;
+      if (whited.has(p)) {
+        yield dirHeader(p, false);
+        yield opaque(p);
+        seen.set(p, 'dir');
+      } else {
+        yield dirHeader(p, true);
+        seen.set(p, 'implied');
+      }
+    }
+  }
+
+  const it = tar[Symbol.asyncIterator]();
+  for await (const entry of readTar({ [Symbol.asyncIterator]: () => it }, archive)) {
+    checkLimits(entry, ++count, limits, archive);
+    const path = canonical(entry.path, archive, 'member');
+    const slash = path.lastIndexOf('/');
+    const parent = slash < 0 ? '' : path.slice(0, slash);
+    const name = path.slice(slash + 1);
+    if (path !== '') yield* parents(parent);
+    if (name.startsWith(WHITEOUT_PREFIX)) {
+      if (name === OPAQUE_MARKER) yield opaque(parent);
+      else if (!name.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
+        const target = (parent ? parent + '/' : '') + name.slice(WHITEOUT_PREFIX.length);
+        const was = seen.get(target);
+        if (was === undefined) {
+          whited.add(target);
+          yield encodeHeader({ ...entry, type: 'file', size: 0, xattrs: new Map() });
+        } else if (was !== 'other') {
+          // This layer's own directory survives; the whiteout hides the lower one's contents.
+          if (was === 'implied') yield dirHeader(target, false);
+          yield opaque(target);
+          seen.set(target, 'dir');
+        }
+      }
+      continue;
+    }
+    switch (entry.type) {
+      case 'dir':
+        yield encodeHeader(entry);
+        if (whited.has(path)) yield opaque(path);
+        seen.set(path, 'dir');
+        continue;
+      case 'hardlink': {
+        const target = canonical(entry.linkname, archive, `member ${entry.path}: link target`);
+        if (seen.has(target)) yield encodeHeader(entry);
+        else yield encodeHeader({ ...entry, type: 'file', size: 0, linkname: '', xattrs: new Map([[HARDLINK, Buffer.from(target, 'latin1')]]) });
+        break;
+      }
+      case 'file':
+        yield encodeHeader(entry);
+        for await (const chunk of entry.body) yield chunk;
+        yield padding(entry.size);
+        break;
+      default:
+        yield encodeHeader(entry);
+    }
+    seen.set(path, 'other');
+  }
+  // Read to the end (padding after the end-of-archive blocks) so digests see every byte.
+  while (!(await it.next()).done);
+  yield endOfArchive();
+}
+
+function dirHeader(path: ByteString, implied: boolean): Buffer {
+  const h: TarHeader = {
+    path: path === '' ? './' : path,
+    type: 'dir',
+    ...IMPLIED_META,
+    size: 0,
+    linkname: '',
+    major: 0,
+    minor: 0,
+    xattrs: implied ? new Map([[IMPLIED, Y]]) : new Map(),
+  };
+  return encodeHeader(h);
+}
+
+function opaque(dir: ByteString): Buffer {
+  return encodeHeader({ path: (dir ? dir + '/' : '') + OPAQUE_MARKER, type: 'file', ...IMPLIED_META, mode: 0o644, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() });
+}
