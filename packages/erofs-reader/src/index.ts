@@ -1,1 +1,14 @@
-export {};
+export * from './constants.js';
+export type { ChunkFormat, ChunkRef } from './chunk.js';
+export type { FileExtent } from './data.js';
+export type { DeviceSlot } from './device-table.js';
+export type { Dirent } from './dirent.js';
+export { ErofsError } from './errors.js';
+export type { ErofsErrorCode, ErofsWhere } from './errors.js';
+export { ErofsImage } from './image.js';
+export type { ErofsStat, OpenOptions } from './image.js';
+export type { ErofsInode } from './inode.js';
+export type { Superblock } from './superblock.js';
+export { superblockChecksum } from './superblock.js';
+export type { LongPrefix } from './xattr.js';
+export type { ZFormat } from './zmap.js';

@@ -1,0 +1,56 @@
+import { constants, inflateRawSync } from 'node:zlib';
+import { decompress as zstdDecompress } from 'fzstd';
+import { Z_EROFS_COMPRESSION_DEFLATE, Z_EROFS_COMPRESSION_LZ4, Z_EROFS_COMPRESSION_LZMA, Z_EROFS_COMPRESSION_ZSTD, Z_EROFS_PCLUSTER_MAX_DSIZE } from './constants.js';
+import type { ErofsWhere, Fail } from './errors.js';
+import { lz4Decompress } from './lz4.js';
+
+export const algorithmNames: Record<number, string> = {
+  [Z_EROFS_COMPRESSION_LZ4]: 'lz4',
+  [Z_EROFS_COMPRESSION_LZMA]: 'lzma',
+  [Z_EROFS_COMPRESSION_DEFLATE]: 'deflate',
+  [Z_EROFS_COMPRESSION_ZSTD]: 'zstd',
+};
+
+/**
+ * Strips the zero padding in front of a pcluster's compressed bytes (ZERO_PADDING: the data is
+ * stored at the end of the pcluster). Only the first block may be padding (z_erofs_fixup_insize).
+ */
+export function stripZeroPadding(input: Uint8Array, blockSize: number, fail: Fail, where: ErofsWhere): Uint8Array {
+  const limit = Math.min(input.length, blockSize);
+  let i = 0;
+  while (i < limit && input[i] === 0) i++;
+  if (i === limit) fail('BAD_COMPRESSION', 'compressed pcluster starts with a block of zeros', where);
+  return input.subarray(i);
+}
+
+/**
+ * Decompresses one pcluster into `outSize` bytes. A pcluster may decode to more (a partial
+ * reference after dedupe): only the first outSize bytes are kept; fewer is corruption.
+ */
+export function decompressPcluster(algorithm: number, input: Uint8Array, outSize: number, fail: Fail, where: ErofsWhere): Uint8Array {
+  const name = algorithmNames[algorithm] ?? `algorithm ${algorithm}`;
+  let out: Uint8Array;
+  try {
+    switch (algorithm) {
+      case Z_EROFS_COMPRESSION_LZ4: {
+        out = new Uint8Array(outSize);
+        out = out.subarray(0, lz4Decompress(input, out));
+        break;
+      }
+      case Z_EROFS_COMPRESSION_DEFLATE:
+        // Sync flush: a stream cut at the pcluster end still yields what it holds.
+        out = inflateRawSync(input, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: Z_EROFS_PCLUSTER_MAX_DSIZE });
+        break;
+      case Z_EROFS_COMPRESSION_ZSTD:
+        out = zstdDecompress(input, new Uint8Array(outSize));
+        break;
+      default:
+        fail('UNSUPPORTED', `${name} decompression is not supported`, where);
+    }
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ErofsError') throw err;
+    fail('BAD_COMPRESSION', `corrupt ${name} data: ${err instanceof Error ? err.message : String(err)}`, where);
+  }
+  if (out.length < outSize) fail('BAD_COMPRESSION', `${name} pcluster decodes to ${out.length} bytes, ${outSize} expected`, where);
+  return out.subarray(0, outSize);
+}

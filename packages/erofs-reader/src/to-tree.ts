@@ -1,0 +1,64 @@
+import type { DirInode, Inode, InodeMeta } from '@fstools/fstree';
+import { FsTree, displayName } from '@fstools/fstree';
+import type { ErofsImage } from './image.js';
+
+/**
+ * Walks the image from the root into an FsTree. Non-directory nids seen twice become one shared
+ * inode (hardlinks); a directory seen twice is a cycle or a directory hardlink, both corruption.
+ * The walk uses an explicit stack, so deep trees cannot overflow the JS stack.
+ */
+export function buildTree(img: ErofsImage): FsTree {
+  const root = img.rootNid;
+  const tree = new FsTree({ type: 'dir', ...meta(img, root), entries: new Map() });
+  if (img.inode(root).type !== 'dir') img.fail('NOT_DIR', 'root inode is not a directory', { nid: root });
+  const seenDirs = new Set<number>([root]);
+  const shared = new Map<number, Inode>();
+  const stack: Array<{ dir: DirInode; nid: number; path: string }> = [{ dir: tree.root, nid: root, path: '' }];
+  while (stack.length) {
+    const { dir, nid, path } = stack.pop()!;
+    for (const d of img.readdir(nid)) {
+      const childPath = path ? `${path}/${d.name}` : d.name;
+      if (d.name.includes('/')) img.fail('BAD_DIRENT', 'name contains "/"', { nid, path: displayName(childPath) });
+      const existing = shared.get(d.nid);
+      if (existing) {
+        dir.entries.set(d.name, existing);
+        continue;
+      }
+      const ino = img.inode(d.nid);
+      const m = meta(img, d.nid);
+      let child: Inode;
+      switch (ino.type) {
+        case 'dir': {
+          if (seenDirs.has(d.nid)) img.fail('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', { nid: d.nid, path: displayName(childPath) });
+          seenDirs.add(d.nid);
+          const sub: DirInode = { type: 'dir', ...m, entries: new Map() };
+          stack.push({ dir: sub, nid: d.nid, path: childPath });
+          child = sub;
+          break;
+        }
+        case 'file': {
+          const fileNid = d.nid;
+          child = { type: 'file', ...m, size: ino.i_size, data: { kind: 'reader', open: () => img.openData(fileNid) } };
+          break;
+        }
+        case 'symlink':
+          child = { type: 'symlink', ...m, target: img.readlink(d.nid) };
+          break;
+        case 'chr':
+        case 'blk':
+          child = { type: ino.type, ...m, ...img.stat(d.nid).rdev! };
+          break;
+        default:
+          child = { type: ino.type, ...m };
+      }
+      if (ino.type !== 'dir') shared.set(d.nid, child);
+      dir.entries.set(d.name, child);
+    }
+  }
+  return tree;
+}
+
+function meta(img: ErofsImage, nid: number): InodeMeta {
+  const st = img.stat(nid);
+  return { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, xattrs: img.xattrs(nid) };
+}
