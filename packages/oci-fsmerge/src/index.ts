@@ -1,1 +1,14 @@
-export {};
+export { fsmerge } from './fsmerge.js';
+export type { FsmergeInput, FsmergeOptions, FsmergeResult, LayerReport, ProgressEvent } from './fsmerge.js';
+export { resolveImage, imageFromLayerFiles } from './resolve.js';
+export type { LayerSource, ResolvedImage } from './image.js';
+export type { Platform } from './platform.js';
+export { parsePlatform } from './platform.js';
+export { mergeLayers } from './merge.js';
+export type { LayerTree } from './merge.js';
+export { normalizeLayerTar } from './layer-tar.js';
+export { DEFAULT_LIMITS } from './limits.js';
+export type { LayerLimits } from './limits.js';
+export { layerImageTree } from './layer-image.js';
+export { ensureLayerBlob, layerBlobPath, uuidOfDiffId, BLOCK_SIZE, LAYER_LABEL } from './layer-blob.js';
+export { HARDLINK, IMPLIED, isWhiteout, isOpaque } from './whiteout.js';

@@ -1,0 +1,200 @@
+import { randomBytes } from 'node:crypto';
+import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { InputError } from '@fstools/fstree';
+import type { FsTree, ImageDevice } from '@fstools/fstree';
+import type { DiskPart } from './disk.js';
+import { writeRaw, writeVmdk } from './disk.js';
+import { writeFsmeta, writeStandalone } from './fsmeta.js';
+import type { ResolvedImage } from './image.js';
+import { layerLabel } from './image.js';
+import type { LayerBlob } from './layer-blob.js';
+import { checkLayerBlob } from './layer-blob.js';
+import { layerImageTree, readLayerIdentity } from './layer-image.js';
+import { convertLayers, defaultParallelism } from './layer-pool.js';
+import type { LayerLimits } from './limits.js';
+import { DEFAULT_LIMITS } from './limits.js';
+import type { LayerTree } from './merge.js';
+import { mergeLayers } from './merge.js';
+import type { Platform } from './platform.js';
+import { imageFromLayerFiles, resolveImage } from './resolve.js';
+
+/** What to merge: an image container, or layers in stack order (tars, or layer images to rebuild from). */
+export type FsmergeInput = { image: string } | { layers: string[] };
+
+export interface FsmergeOptions {
+  /** fsmeta.erofs path (or the standalone image's path). */
+  output: string;
+  /** Layer-image cache; default "blobs" beside the output. */
+  blobDir?: string;
+  vmdk?: string;
+  raw?: string;
+  /** One self-contained EROFS with all data inside; no blobs kept (unless blobDir is given). */
+  standalone?: boolean;
+  platform?: Platform;
+  ref?: string;
+  /** Layers converted at once (worker threads); default min(2, cores). */
+  parallel?: number;
+  limits?: Partial<LayerLimits>;
+  onProgress?: (event: ProgressEvent) => void;
+}
+
+export type ProgressEvent =
+  | { kind: 'layer-start'; index: number; label: string }
+  | { kind: 'layer-done'; index: number; label: string; diffId: string; bytes: number; reused: boolean; seconds: number }
+  | { kind: 'merge' }
+  | { kind: 'write'; path: string };
+
+export interface LayerReport {
+  index: number;
+  diffId: string;
+  path: string;
+  bytes: number;
+  reused: boolean;
+  seconds: number;
+}
+
+export interface FsmergeResult {
+  image: string;
+  ref?: string;
+  platform?: string;
+  /** 'tar' for images and layer tars, 'rebuild' when given layer images. */
+  mode: 'tar' | 'rebuild';
+  standalone: boolean;
+  fsmeta: { path: string; bytes: number; inodes: number };
+  layers: LayerReport[];
+  /** Files of the one-disk layout in device order (fsmeta first); empty for standalone. */
+  devices: string[];
+  vmdk?: string;
+  raw?: string;
+  seconds: number;
+}
+
+const EROFS_MAGIC = 0xe0f5e1e2;
+
+/**
+ * OCI image -> layer images (content-addressed by diff ID, converted in parallel, reused when
+ * present) -> merged tree -> fsmeta.erofs referencing the layer images, plus optional VMDK and
+ * raw disks. Nothing is written at an output path unless everything succeeded.
+ */
+export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promise<FsmergeResult> {
+  const started = process.hrtime.bigint();
+  const output = resolve(opts.output);
+  const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const progress = opts.onProgress ?? (() => {});
+  const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);
+  if ('layers' in input && !rebuild && input.layers.some(isErofs)) throw new InputError('--layer', 'give either layer tars or layer images, not both');
+
+  let image: ResolvedImage | undefined;
+  let blobs: LayerBlob[];
+  let scratch: string | undefined;
+  if (rebuild) {
+    blobs = input.layers.map(rebuildBlob);
+  } else {
+    image = 'image' in input ? await resolveImage(input.image, { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) }) : imageFromLayerFiles(input.layers);
+    let blobDir = opts.blobDir;
+    if (!blobDir && opts.standalone) blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
+    blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
+    const name = image.name;
+    try {
+      blobs = await convertLayers(
+        image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits })),
+        opts.parallel ?? defaultParallelism(),
+        {
+          onStart: (l) => progress({ kind: 'layer-start', index: l.index, label: l.label }),
+          onDone: (l, b) => progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, seconds: b.seconds }),
+        },
+      );
+    } catch (err) {
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      throw err;
+    }
+  }
+  const imageName = image?.name ?? (input as { layers: string[] }).layers[0]!;
+
+  try {
+    progress({ kind: 'merge' });
+    const devices = new Map<string, ImageDevice>();
+    const layerTrees: LayerTree[] = blobs.map((b, i) => {
+      const label = `${imageName}: ${image?.layers[i]?.label ?? layerLabel(i, b.path)}`;
+      try {
+        const { tree, device } = layerImageTree(b.path, b.diffId.replace(/^sha256:/, ''));
+        if (!devices.has(b.diffId)) devices.set(b.diffId, device);
+        else retarget(tree, devices.get(b.diffId)!);
+        return { tree, label };
+      } catch (err) {
+        throw err instanceof InputError ? new InputError(label, err.problem) : err;
+      }
+    });
+    const merged = mergeLayers(layerTrees);
+
+    const temps: Array<[string, string]> = [];
+    const tmpOf = (final: string): string => {
+      const t = join(dirname(final), `.${basename(final)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+      temps.push([t, final]);
+      return t;
+    };
+    try {
+      const fsmetaTmp = tmpOf(output);
+      progress({ kind: 'write', path: output });
+      const r = opts.standalone ? await writeStandalone(merged, fsmetaTmp) : await writeFsmeta(merged, [...devices.values()], fsmetaTmp);
+      const parts: DiskPart[] = [{ current: fsmetaTmp, final: output, bytes: r.bytes }, ...[...devices.values()].map((d) => ({ current: d.path, final: d.path, bytes: d.blocks * d.blockSize }))];
+      if (opts.standalone) parts.length = 1;
+      if (opts.vmdk) writeVmdk(parts, resolve(opts.vmdk), tmpOf(resolve(opts.vmdk)));
+      if (opts.raw) writeRaw(parts, tmpOf(resolve(opts.raw)));
+      for (const [tmp, final] of temps) renameSync(tmp, final);
+      temps.length = 0;
+      return {
+        image: imageName,
+        ...(image?.ref !== undefined && { ref: image.ref }),
+        ...(image?.platform && { platform: [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join('/') }),
+        mode: rebuild ? 'rebuild' : 'tar',
+        standalone: !!opts.standalone,
+        fsmeta: { path: output, bytes: r.bytes, inodes: r.inodes },
+        layers: scratch ? [] : blobs.map((b, index) => ({ index, diffId: b.diffId, path: b.path, bytes: b.bytes, reused: b.reused, seconds: b.seconds })),
+        devices: opts.standalone ? [] : parts.map((p) => p.final),
+        ...(opts.vmdk && { vmdk: resolve(opts.vmdk) }),
+        ...(opts.raw && { raw: resolve(opts.raw) }),
+        seconds: Number(process.hrtime.bigint() - started) / 1e9,
+      };
+    } finally {
+      for (const [tmp] of temps) rmSync(tmp, { force: true });
+    }
+  } finally {
+    if (scratch) rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Whether a file starts like an EROFS image (superblock magic at byte 1024). */
+function isErofs(path: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    const b = Buffer.alloc(4);
+    return readSync(fd, b, 0, 4, 1024) === 4 && b.readUInt32LE(0) === EROFS_MAGIC;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * A given layer image (rebuild mode). Its diff ID comes from a blob-dir name
+ * ("sha256-<hex>.erofs") when the image's recorded UUID agrees; otherwise the tag is the UUID.
+ */
+function rebuildBlob(path: string): LayerBlob {
+  const id = readLayerIdentity(path);
+  if (typeof id === 'string') throw new InputError(path, `not a usable layer image: ${id}`);
+  const m = /^sha256-([0-9a-f]{64})\.erofs$/.exec(basename(path));
+  const named = m ? `sha256:${m[1]}` : undefined;
+  const diffId = named && typeof checkLayerBlob(path, named) !== 'string' ? named : `uuid:${id.uuid.replace(/-/g, '')}`;
+  return { diffId, path: resolve(path), bytes: id.bytes, reused: true, seconds: 0 };
+}
+
+/** Points a layer tree's files at an already registered device of the same content. */
+function retarget(tree: FsTree, device: ImageDevice): void {
+  for (const { inode } of tree.walk()) if (inode.type === 'file' && inode.data.kind === 'device') inode.data = { ...inode.data, device };
+}

@@ -1,0 +1,90 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { writeErofsFromTar } from '@fstools/erofs-writer';
+import { InputError } from '@fstools/fstree';
+import type { LayerSource } from './image.js';
+import type { LayerLimits } from './limits.js';
+import { layerName, layerTar, normalizedLayer, verifiedBlob } from './layer-stream.js';
+import type { LayerIdentity } from './layer-image.js';
+import { readLayerIdentity } from './layer-image.js';
+
+/** Block size of layer images and fsmeta (the page size the kernel mounts them with). */
+export const BLOCK_SIZE = 4096;
+/** Volume label every layer image fsmerge writes carries. */
+export const LAYER_LABEL = 'oci-layer';
+
+/** The blob-dir file of a layer image: content-addressed by diff ID. */
+export function layerBlobPath(blobDir: string, diffId: string): string {
+  return join(blobDir, `${diffId.replace(':', '-')}.erofs`);
+}
+
+/** The volume UUID recording a diff ID: its first 16 bytes. */
+export function uuidOfDiffId(diffId: string): string {
+  const h = diffId.slice(diffId.indexOf(':') + 1);
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
+/** A blob-dir file's identity when it is a usable image of this diff ID, else why it is not. */
+export function checkLayerBlob(path: string, diffId: string): LayerIdentity | string {
+  const id = readLayerIdentity(path);
+  if (typeof id === 'string') return id;
+  if (id.label !== LAYER_LABEL || id.uuid !== uuidOfDiffId(diffId)) return `records another layer (uuid ${id.uuid}, label '${id.label}')`;
+  if (id.blockSize !== BLOCK_SIZE) return `block size ${id.blockSize}, not ${BLOCK_SIZE}`;
+  return id;
+}
+
+export interface LayerBlob {
+  diffId: string;
+  path: string;
+  bytes: number;
+  reused: boolean;
+  seconds: number;
+}
+
+/**
+ * Makes sure the blob dir holds the layer's image and returns it. A present image is reused
+ * after checking it (size, superblock, recorded diff ID), and the layer's blob is still read and
+ * verified (its digest; the diff ID too where no digest is known); otherwise the image is written from the tar to a unique temporary name and renamed
+ * into place only after every digest matched, so concurrent runs never see a partial image.
+ */
+export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir: string, limits: LayerLimits): Promise<LayerBlob> {
+  const started = process.hrtime.bigint();
+  const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  const diffId = layer.diffId ?? (await diffIdOf(image, layer));
+  const path = layerBlobPath(blobDir, diffId);
+  const cached = checkLayerBlob(path, diffId);
+  if (typeof cached !== 'string') {
+    // The image was made from verified content; the blob is still checked against the manifest.
+    await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
+    return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
+  }
+  mkdirSync(blobDir, { recursive: true });
+  const tmp = join(blobDir, `.tmp-${diffId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.erofs`);
+  try {
+    const r = await writeErofsFromTar(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), tmp, {
+      blockSize: BLOCK_SIZE,
+      inlineData: false,
+      whiteouts: 'overlay',
+      uuid: uuidOfDiffId(diffId),
+      label: LAYER_LABEL,
+    });
+    renameSync(tmp, path);
+    return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds() };
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+/** Diff ID of a layer whose image gives none (bare --layer tars): one pass over it first. */
+async function diffIdOf(image: string, layer: LayerSource): Promise<string> {
+  let seen: string | undefined;
+  await drain(layerTar(image, layer, (d) => (seen = d)));
+  if (!seen) throw new InputError(layerName(image, layer), 'could not compute the diff ID');
+  return seen;
+}
+
+async function drain(stream: AsyncIterable<Uint8Array>): Promise<void> {
+  for await (const chunk of stream) void chunk;
+}

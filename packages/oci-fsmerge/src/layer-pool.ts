@@ -1,0 +1,80 @@
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import { InputError } from '@fstools/fstree';
+import type { LayerSource } from './image.js';
+import type { LayerBlob } from './layer-blob.js';
+import { ensureLayerBlob } from './layer-blob.js';
+import type { LayerLimits } from './limits.js';
+
+export interface LayerJob {
+  image: string;
+  layer: LayerSource;
+  blobDir: string;
+  limits: LayerLimits;
+}
+
+export type WorkerReply = { ok: true; blob: LayerBlob } | { ok: false; error: { file: string; problem: string } | { message: string } };
+
+export interface PoolEvents {
+  onStart?: (layer: LayerSource) => void;
+  onDone?: (layer: LayerSource, blob: LayerBlob) => void;
+}
+
+/**
+ * Converts layers to layer images, `parallel` at a time on worker threads (layers are
+ * independent). Results come back in stack order. On the first failure nothing new starts, the
+ * running conversions finish (each either renames a complete image into place or removes its
+ * temporary file) and the failure is thrown.
+ */
+export async function convertLayers(jobs: LayerJob[], parallel = defaultParallelism(), events: PoolEvents = {}): Promise<LayerBlob[]> {
+  const results: LayerBlob[] = new Array(jobs.length);
+  let next = 0;
+  let failure: unknown;
+  const lane = async (run: (job: LayerJob) => Promise<LayerBlob>): Promise<void> => {
+    while (failure === undefined && next < jobs.length) {
+      const i = next++;
+      const job = jobs[i]!;
+      events.onStart?.(job.layer);
+      try {
+        results[i] = await run(job);
+        events.onDone?.(job.layer, results[i]!);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(parallel, jobs.length));
+  if (lanes === 1) await lane((job) => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits));
+  else {
+    const workers = Array.from({ length: lanes }, () => new Worker(new URL('./layer-worker.js', import.meta.url)));
+    try {
+      await Promise.all(workers.map((w) => lane((job) => runOn(w, job))));
+    } finally {
+      await Promise.all(workers.map((w) => w.terminate()));
+    }
+  }
+  if (failure !== undefined) throw failure;
+  return results;
+}
+
+export function defaultParallelism(): number {
+  return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+function runOn(worker: Worker, job: LayerJob): Promise<LayerBlob> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => {
+      worker.off('message', onMessage);
+      reject(err);
+    };
+    const onMessage = (reply: WorkerReply): void => {
+      worker.off('error', onError);
+      if (reply.ok) resolve(reply.blob);
+      else if ('file' in reply.error) reject(new InputError(reply.error.file, reply.error.problem));
+      else reject(new Error(reply.error.message));
+    };
+    worker.once('message', onMessage);
+    worker.once('error', onError);
+    worker.postMessage(job);
+  });
+}

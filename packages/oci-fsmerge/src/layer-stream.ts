@@ -1,0 +1,46 @@
+import { decompress, detectCompression, InputError } from '@fstools/fstree';
+import type { Compression } from '@fstools/fstree';
+import { readBlob } from './archive.js';
+import { verifyStream } from './blob-verify.js';
+import type { LayerSource } from './image.js';
+import type { LayerLimits } from './limits.js';
+import { normalizeLayerTar } from './layer-tar.js';
+
+/** How errors name a layer: "<image>: layer 2 (sha256:...)". */
+export function layerName(image: string, layer: LayerSource): string {
+  return `${image}: ${layer.label}`;
+}
+
+/** The compressed blob, checked against its descriptor (size, digest) as it streams. */
+export function verifiedBlob(image: string, layer: LayerSource): AsyncIterable<Uint8Array> {
+  const expect = { ...(layer.digest && { digest: layer.digest }), ...(layer.size !== undefined && { size: layer.size }) };
+  return verifyStream(readBlob(layer.blob), expect, image, `${layer.label} blob`);
+}
+
+/**
+ * The layer's uncompressed tar: blob verified, decompressed (the compression its media type
+ * declares must match the magic bytes), and checked against the diff ID when one is expected;
+ * `onDiffId` receives the diff ID actually seen once the stream has ended.
+ */
+export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
+  const name = layerName(image, layer);
+  const plain = decompress(checkCompression(verifiedBlob(image, layer), layer.compression, name), name);
+  return verifyStream(plain, layer.diffId ? { digest: layer.diffId } : {}, image, `${layer.label} diff ID`, (d) => onDiffId?.(d));
+}
+
+/** The normalized tar a layer image is written from (see layer-tar.ts). */
+export function normalizedLayer(image: string, layer: LayerSource, limits: LayerLimits, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
+  return normalizeLayerTar(layerTar(image, layer, onDiffId), layerName(image, layer), limits);
+}
+
+async function* checkCompression(stream: AsyncIterable<Uint8Array>, declared: Compression | 'detect', name: string): AsyncGenerator<Uint8Array> {
+  let checked = declared === 'detect';
+  for await (const chunk of stream) {
+    if (!checked && chunk.length > 0) {
+      const seen = detectCompression(chunk, name);
+      if (seen !== declared) throw new InputError(name, `media type says ${declared} but the blob is ${seen === 'none' ? 'not compressed' : seen}`);
+      checked = true;
+    }
+    yield chunk;
+  }
+}
