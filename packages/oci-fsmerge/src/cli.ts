@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InputError } from '@fstools/fstree';
+import type { FsmergeInput, FsmergeResult, ProgressEvent } from './fsmerge.js';
+import { fsmerge } from './fsmerge.js';
+import { parsePlatform } from './platform.js';
+
+/** Exit codes: 0 done, 1 bad input or failure, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  let usageError: string | undefined;
+  const args = await yargs(argv)
+    .scriptName('fsmerge')
+    .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+).')
+    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'fsmeta.erofs to write (the whole image with --standalone)' })
+    .option('blobs', { type: 'string', describe: 'layer image cache, content-addressed by diff ID (default: blobs/ beside the output)' })
+    .option('vmdk', { type: 'string', describe: 'also write a VMDK descriptor joining fsmeta and the layer images' })
+    .option('raw', { type: 'string', describe: 'also write the same disk as one raw file' })
+    .option('standalone', { type: 'boolean', default: false, describe: 'one self-contained EROFS holding all data; no blobs kept' })
+    .option('layer', { type: 'string', array: true, describe: 'layer tar (plain, gzip, zstd) or layer image, bottom first, instead of IMAGE' })
+    .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index' })
+    .option('ref', { type: 'string', describe: 'image name or tag to pick from a multi-image archive' })
+    .option('jobs', { alias: 'j', type: 'number', describe: 'layers converted at once (default: min(2, cores))' })
+    .option('max-entries', { type: 'number', describe: 'refuse layers with more tar members than this' })
+    .option('json', { type: 'boolean', default: false, describe: 'print what was made as JSON' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing on success' })
+    .version(version)
+    .help()
+    .strictOptions()
+    .wrap(100)
+    .exitProcess(false)
+    .fail((msg, err) => {
+      usageError = msg ?? err?.message ?? 'invalid arguments';
+    })
+    .parseAsync();
+  if (usageError) return usage(usageError);
+  if (args.help || args.version) return 0;
+  const images = args._.map(String);
+  const layers = args.layer ?? [];
+  if (images.length > 1) return usage('give one IMAGE');
+  if ((images.length === 1) === layers.length > 0) return usage('give either IMAGE or --layer files');
+  if (args.standalone && (args.vmdk || args.raw)) return usage('--standalone makes one image: --vmdk and --raw do not apply');
+  if (args.jobs !== undefined && !(Number.isInteger(args.jobs) && args.jobs >= 1)) return usage('--jobs must be a positive integer');
+  if (args['max-entries'] !== undefined && !(Number.isInteger(args['max-entries']) && args['max-entries'] >= 1)) return usage('--max-entries must be a positive integer');
+  let platform;
+  try {
+    platform = args.platform ? parsePlatform(args.platform) : undefined;
+  } catch (err) {
+    return usage((err as Error).message);
+  }
+  const input: FsmergeInput = images.length ? { image: images[0]! } : { layers };
+  const tty = process.stderr.isTTY && !args.quiet;
+  try {
+    const result = await fsmerge(input, {
+      output: args.output,
+      ...(args.blobs && { blobDir: args.blobs }),
+      ...(args.vmdk && { vmdk: args.vmdk }),
+      ...(args.raw && { raw: args.raw }),
+      standalone: args.standalone,
+      ...(platform && { platform }),
+      ...(args.ref !== undefined && { ref: args.ref }),
+      ...(args.jobs !== undefined && { parallel: args.jobs }),
+      ...(args['max-entries'] !== undefined && { limits: { maxEntries: args['max-entries'] } }),
+      ...(tty && { onProgress: showProgress }),
+    });
+    if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+    else if (!args.quiet) process.stdout.write(summary(result));
+    return 0;
+  } catch (err) {
+    if (err instanceof InputError) {
+      process.stderr.write(`fsmerge: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
+      return 1;
+    }
+    process.stderr.write(`fsmerge: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return 1;
+  }
+}
+
+function usage(msg: string): number {
+  process.stderr.write(`fsmerge: ${msg}\nTry 'fsmerge --help'.\n`);
+  return 2;
+}
+
+function showProgress(e: ProgressEvent): void {
+  if (e.kind === 'layer-start') process.stderr.write(`fsmerge: ${e.label}: converting\n`);
+  else if (e.kind === 'layer-done') process.stderr.write(`fsmerge: ${e.label}: ${e.reused ? 'reused' : 'written'} ${mib(e.bytes)} in ${e.seconds.toFixed(2)} s\n`);
+  else if (e.kind === 'merge') process.stderr.write('fsmerge: merging layers\n');
+  else process.stderr.write(`fsmerge: writing ${e.path}\n`);
+}
+
+function summary(r: FsmergeResult): string {
+  const lines = [`${r.fsmeta.path}: ${mib(r.fsmeta.bytes)}, ${r.fsmeta.inodes} inodes${r.standalone ? ' (standalone)' : ''}`];
+  for (const l of r.layers) lines.push(`  layer ${l.index} ${l.diffId} ${mib(l.bytes)}${l.reused ? ' (reused)' : ''}`);
+  if (r.vmdk) lines.push(`${r.vmdk}: VMDK over ${r.devices.length} files`);
+  if (r.raw) lines.push(`${r.raw}: raw disk`);
+  lines.push(`done in ${r.seconds.toFixed(2)} s`);
+  return lines.join('\n') + '\n';
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fsmerge: internal error: ${String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
