@@ -118,6 +118,7 @@ export class Layout {
       this.decideContent(node);
       if (node.extra) {
         node.extra.blkaddr = extraNext;
+        node.i_u = extraNext; // raw_blkaddr: the first block not kept inline
         extraNext += node.extra.blocks;
       }
     }
@@ -187,6 +188,8 @@ export class Layout {
       case 'symlink': {
         const target = bytesOf(inode.target);
         size = target.length;
+        // Linux reads at most PATH_MAX - 1 bytes of a link (page_get_link): longer would be cut.
+        if (size > SYMLINK_MAX) throw new InputError(node.path, `symlink target of ${size} bytes is longer than ${SYMLINK_MAX}`);
         const tailLen = size % bs;
         const blocks = Math.ceil(size / bs);
         this.contentLayout(node, blocks, tailLen === 0 ? bs : tailLen, { kind: 'bytes', bytes: target.subarray(size - (tailLen === 0 ? Math.min(bs, size) : tailLen)) });
@@ -326,6 +329,8 @@ export class Layout {
     return Buffer.alloc(0);
   }
 }
+
+const SYMLINK_MAX = 4095;
 
 function tailLength(tail: Tail): number {
   return tail.kind === 'bytes' ? tail.bytes.length : tail.length;

@@ -48,6 +48,8 @@ export interface ErofsOptions {
   xattrPrefixes?: string[];
   /** Ownership rewrites (--all-root, --force-uid, ...). */
   owners?: OwnerOptions;
+  /** Called after each regular file's data is written: files and data bytes so far. */
+  progress?: (files: number, bytes: number) => void;
 }
 
 export interface ErofsResult {
@@ -127,6 +129,8 @@ export async function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archi
 /** Shared state of one image being written: output, data area, header geometry. */
 class ImageBuilder {
   readonly placements = new Map<FileData, Placement>();
+  private files = 0;
+  private dataBytes = 0;
   private readonly started = process.hrtime.bigint();
   private constructor(
     private readonly out: OutputFile,
@@ -161,6 +165,9 @@ class ImageBuilder {
     for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, this.xx, 'file').entry.length;
     if (ibody > 0) ibody += EROFS_XATTR_IBODY_HEADER_SIZE;
     const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
+    this.files++;
+    this.dataBytes += size;
+    this.opts.progress?.(this.files, this.dataBytes);
     return new FileSink(this.area, this.scratch, size, { inlineTail, chunkBits: this.geo.chunkBits });
   }
 

@@ -1,0 +1,161 @@
+#!/usr/bin/env node
+import { createReadStream, readFileSync } from 'node:fs';
+import { InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
+import type { ByteString } from '@fstools/fstree';
+import yargs from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import type { ErofsOptions, ErofsResult } from './writer.js';
+import { writeErofs, writeErofsFromTar } from './writer.js';
+import { progressReporter } from './progress.js';
+
+const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+/** Exit codes: 0 success, 1 error, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  let usageError: string | undefined;
+  const args = await yargs(argv)
+    .scriptName('mkerofs-ts')
+    .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
+    .command('$0 <image> <source>', false)
+    .option('tar', { type: 'boolean', describe: 'SOURCE is a tar archive (plain, gzip or zstd), or - for stdin' })
+    .option('b', { type: 'number', describe: 'block size in bytes: 512, 1024, 2048 or 4096', default: 4096 })
+    .option('U', { type: 'string', describe: 'volume UUID (default: derived from the content)' })
+    .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
+    .option('T', { type: 'string', describe: 'build time in UNIX seconds; later mtimes are clamped to it (default: $SOURCE_DATE_EPOCH)' })
+    .option('E', { type: 'string', array: true, describe: 'extended options, comma separated: noinline_data' })
+    .option('chunksize', { type: 'string', describe: 'chunk-based files with this chunk size (power of two >= block size, K/M/G suffixes); zero chunks become holes' })
+    .option('all-root', { type: 'boolean', describe: 'make all files owned by root' })
+    .option('force-uid', { type: 'number', describe: 'set all file uids to UID' })
+    .option('force-gid', { type: 'number', describe: 'set all file gids to GID' })
+    .option('uid-offset', { type: 'number', describe: 'add N to all uids' })
+    .option('gid-offset', { type: 'number', describe: 'add N to all gids' })
+    .option('exclude-path', { type: 'string', array: true, describe: 'leave out this path (relative to SOURCE) and what is under it; repeatable' })
+    .option('exclude-regex', { type: 'string', array: true, describe: 'leave out paths matching this regular expression; repeatable' })
+    .option('xattr-prefix', { type: 'string', array: true, describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
+    .option('ovl-whiteouts', { type: 'boolean', alias: 'aufs', describe: 'tar mode: turn OCI .wh. whiteouts into overlayfs char 0/0 whiteouts and opaque xattrs' })
+    .option('json', { type: 'boolean', describe: 'print what was made as JSON on stdout' })
+    .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' })
+    .version(version)
+    .help()
+    .alias('h', 'help')
+    .strict()
+    .exitProcess(false)
+    .fail((msg, err) => {
+      usageError = err?.message ?? msg;
+    })
+    .parseAsync();
+  if (usageError !== undefined) {
+    console.error(`mkerofs-ts: ${usageError}\nTry 'mkerofs-ts --help'.`);
+    return 2;
+  }
+  if (args.help || args.version) return 0;
+  const image = String(args.image);
+  const source = String(args.source);
+  let opts: ErofsOptions;
+  try {
+    opts = optionsFrom(args);
+  } catch (err) {
+    if (err instanceof InputError) {
+      console.error(`mkerofs-ts: ${err.message}`);
+      return 2;
+    }
+    throw err;
+  }
+  const exclude = excluder(args['exclude-path'] ?? [], args['exclude-regex'] ?? []);
+  const progress = !args.q && !args.json && process.stderr.isTTY ? progressReporter(process.stderr) : undefined;
+  opts.progress = progress?.update;
+  let result: ErofsResult;
+  try {
+    if (args.tar) {
+      const input = source === '-' ? process.stdin : createReadStream(source);
+      result = await writeErofsFromTar(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
+    } else {
+      if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
+      result = await writeErofs(treeFromDirectory(source, { exclude }), image, opts);
+    }
+  } catch (err) {
+    progress?.done();
+    if (err instanceof InputError) {
+      console.error(`mkerofs-ts: ${err.message}`);
+      return 1;
+    }
+    const e = err as NodeJS.ErrnoException;
+    console.error(`mkerofs-ts: ${e.path ?? source}: ${e.message}`);
+    return 1;
+  }
+  progress?.done();
+  if (args.json) {
+    console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid }));
+  } else if (!args.q) {
+    console.log(`${result.path}: ${result.inodes} inodes, ${result.blocks} blocks of ${opts.blockSize ?? 4096} bytes (${result.bytes} bytes), uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`);
+  }
+  return 0;
+}
+
+type Args = Record<string, unknown>;
+
+function optionsFrom(args: Args): ErofsOptions {
+  const opts: ErofsOptions = { blockSize: args.b as number };
+  if (args.U !== undefined) opts.uuid = args.U as string;
+  if (args.L !== undefined) opts.label = args.L as string;
+  const t = (args.T as string | undefined) ?? process.env.SOURCE_DATE_EPOCH;
+  if (t !== undefined && t !== '') {
+    if (!/^\d+$/.test(t)) throw new InputError(args.T !== undefined ? '-T' : 'SOURCE_DATE_EPOCH', `'${t}' is not a whole number of seconds`);
+    opts.timestamp = BigInt(t);
+  }
+  for (const e of ((args.E as string[] | undefined) ?? []).flatMap((x) => x.split(','))) {
+    if (e === 'noinline_data') opts.inlineData = false;
+    else if (e !== '') throw new InputError('-E', `unknown extended option '${e}' (supported: noinline_data)`);
+  }
+  if (args.chunksize !== undefined) opts.chunkSize = parseSize(args.chunksize as string, '--chunksize');
+  opts.owners = {
+    allRoot: args['all-root'] as boolean | undefined,
+    forceUid: args['force-uid'] as number | undefined,
+    forceGid: args['force-gid'] as number | undefined,
+    uidOffset: args['uid-offset'] as number | undefined,
+    gidOffset: args['gid-offset'] as number | undefined,
+  };
+  for (const [k, v] of Object.entries(opts.owners)) {
+    if (typeof v === 'number' && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new InputError(`--${k}`, `'${v}' is not a 32-bit id`);
+  }
+  opts.xattrPrefixes = (args['xattr-prefix'] as string[] | undefined) ?? [];
+  return opts;
+}
+
+/** A byte count with an optional K/M/G/T suffix (powers of 1024). */
+export function parseSize(text: string, what: string): number {
+  const m = /^(\d+)([KMGT]?)$/i.exec(text.trim());
+  if (!m) throw new InputError(what, `'${text}' is not a size (a number with an optional K, M, G or T suffix)`);
+  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
+  return Number(m[1]) * mult;
+}
+
+/** mkfs.erofs semantics: exact relative paths, or regular expressions over the relative path. */
+function excluder(paths: string[], regexes: string[]): ((path: ByteString) => boolean) | undefined {
+  if (paths.length === 0 && regexes.length === 0) return undefined;
+  const exact = new Set(
+    paths.map((p) => {
+      const parts = splitPath(utf8(p), true);
+      if (typeof parts === 'string') throw new InputError('--exclude-path', `'${p}': ${parts}`);
+      return joinPath(parts);
+    }),
+  );
+  const res = regexes.map((r) => {
+    try {
+      return new RegExp(r, 'u');
+    } catch (err) {
+      throw new InputError('--exclude-regex', `'${r}': ${(err as Error).message}`);
+    }
+  });
+  return (path) => exact.has(path) || (res.length > 0 && res.some((re) => re.test(Buffer.from(path, 'latin1').toString('utf8'))));
+}
+
+main(hideBin(process.argv)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(`mkerofs-ts: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    process.exitCode = 1;
+  },
+);

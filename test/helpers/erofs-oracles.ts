@@ -1,0 +1,82 @@
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
+import { manifest, treeFromDirectory } from '@fstools/fstree';
+import { hostXattrReader } from './host-xattrs.js';
+import { hasCommand, hasTrixie, isRoot, oracle, trixieRoot } from './oracles.js';
+
+/** Whether each EROFS oracle can run here (in CI a missing one fails the run). */
+export const canFsck15 = (): boolean => oracle('fsck.erofs 1.5', hasCommand('fsck.erofs'), 'apt-get install erofs-utils');
+export const canFsck18 = (): boolean => oracle('fsck.erofs 1.8', hasTrixie && isRoot, `needs root and the trixie chroot (tools/setup-trixie-chroot.sh) at ${trixieRoot}`);
+export const canMount = (): boolean => oracle('kernel erofs mount', isRoot, 'loop mounts need root');
+
+/**
+ * A scratch directory for images, inside the trixie chroot when there is one so fsck.erofs 1.8
+ * sees the same files without copies.
+ */
+export function scratchDir(prefix: string): string {
+  const base = hasTrixie && isRoot ? join(trixieRoot, 'tmp') : tmpdir();
+  mkdirSync(base, { recursive: true });
+  return mkdtempSync(join(base, `${prefix}-`));
+}
+
+function run(cmd: string, args: string[]): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 1 << 28 });
+  return { status: r.status, out: (r.stdout ?? '') + (r.stderr ?? '') };
+}
+
+/** Throws unless fsck passed: exit 0 and no "<E>" line (1.5 exits 0 on some errors). */
+function judge(what: string, r: { status: number | null; out: string }): void {
+  const errors = r.out.split('\n').filter((l) => l.includes('<E>'));
+  if (r.status !== 0 || errors.length > 0) throw new Error(`${what} failed (exit ${r.status}):\n${r.out.slice(0, 4000)}`);
+}
+
+/** fsck.erofs 1.5 predates sub-page blocks (-b came in 1.6): it reads only 4 KiB-block images. */
+export function fsck15(image: string, devices: string[] = []): void {
+  judge(`fsck.erofs 1.5 ${image}`, run('fsck.erofs', [...devices.map((d) => `--device=${d}`), image]));
+}
+
+function inChroot(path: string): string {
+  const rel = relative(trixieRoot, path);
+  if (rel.startsWith('..')) throw new Error(`${path} is not inside the trixie chroot`);
+  return '/' + rel;
+}
+
+/**
+ * fsck.erofs 1.8 from the trixie chroot; with `extractTo` it also extracts. It cannot judge
+ * block sizes under 2 KiB: it rejects even its own mkfs.erofs's 1 KiB images ("invalid
+ * sb_extslots") and crashes on some 512-byte ones; the kernel mounts them. Not with --xattrs:
+ * 1.8 reports a zero-length xattr value as an error while extracting (fsck/main.c checks the
+ * value size with `<= 0`); xattrs are judged by the kernel mount instead.
+ */
+export function fsck18(image: string, devices: string[] = [], extractTo?: string): void {
+  const args = [trixieRoot, 'fsck.erofs', ...devices.map((d) => `--device=${inChroot(d)}`)];
+  if (extractTo) args.push(`--extract=${inChroot(extractTo)}`, '--preserve');
+  args.push(inChroot(image));
+  judge(`fsck.erofs 1.8 ${image}`, run('chroot', args));
+}
+
+/** Mounts an EROFS image read-only (loop), runs fn on the mount point, always unmounts. */
+export async function withErofsMount<T>(image: string, fn: (dir: string) => T | Promise<T>, options: string[] = []): Promise<T> {
+  const dir = mkdtempSync(join(tmpdir(), 'erofs-mnt-'));
+  const m = run('mount', ['-t', 'erofs', '-o', ['ro', 'loop', ...options].join(','), image, dir]);
+  if (m.status !== 0) {
+    rmSync(dir, { recursive: true, force: true });
+    const dmesg = run('dmesg', []).out.split('\n').filter((l) => /erofs/i.test(l)).slice(-5).join('\n');
+    throw new Error(`mount ${image} failed: ${m.out}\n${dmesg}`);
+  }
+  try {
+    return await fn(dir);
+  } finally {
+    const u = run('umount', [dir]);
+    if (u.status !== 0) throw new Error(`umount ${dir}: ${u.out}`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The canonical manifest of a host directory tree (a mount point), xattrs included. */
+export function hostManifest(dir: string, opts: ManifestOptions = {}): ManifestEntry[] {
+  return manifest(treeFromDirectory(dir, { xattrs: hostXattrReader(dir) }), opts);
+}
