@@ -12,3 +12,7 @@ export type { Superblock } from './superblock.js';
 export { superblockChecksum } from './superblock.js';
 export type { LongPrefix } from './xattr.js';
 export type { ZFormat } from './zmap.js';
+export { fsck } from './fsck.js';
+export type { FsckOptions, FsckResult } from './fsck.js';
+export { extract } from './extract.js';
+export type { ExtractOptions, ExtractResult } from './extract.js';

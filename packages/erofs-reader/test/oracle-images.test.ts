@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { diffManifests, manifest } from '@fstools/fstree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErofsImage } from '../src/index.js';
+import { ErofsImage, fsck } from '../src/index.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { fsckOracle, has15, has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
 
@@ -40,6 +40,8 @@ function roundTrip(version: '1.5' | '1.8', name: string, args: string[]): ErofsI
     const verdict = fsckOracle(version, image);
     expect(verdict.ok, verdict.out).toBe(true);
   }
+  const report = fsck(image);
+  expect(report.errors.map(String)).toEqual([]);
   const img = ErofsImage.open(image);
   try {
     const diff = diffManifests(expected, manifest(img.toTree()));
