@@ -7,22 +7,25 @@ import { HARDLINK, IMPLIED, IMPLIED_META, OPAQUE_MARKER, WHITEOUT_PREFIX } from 
 type Seen = 'dir' | 'implied' | 'other';
 
 const Y = new Uint8Array([0x79]);
+const LISTED = new Uint8Array(Buffer.from('listed'));
 
 /**
  * Rewrites one layer's tar into the form its layer image is written from, so that the image
  * alone says everything the merge needs (see whiteout.ts for the markers):
  * - every directory is listed: the root and parents the tar only implies come first, marked
- *   IMPLIED;
+ *   IMPLIED ("y"; "listed" once the tar lists it after using it as a parent);
  * - a hard link to a file this layer does not hold becomes an empty file marked HARDLINK;
  * - whiteouts act on lower layers only (OCI): one naming a non-directory of this layer is
  *   dropped, one naming a directory of this layer makes it opaque, and a directory this layer
- *   creates where it whited a name out is opaque and carries no IMPLIED mark;
+ *   creates where it whited a name out (or put a non-directory) is opaque and carries no
+ *   IMPLIED mark;
  * - aufs bookkeeping (.wh..wh.*) is dropped; limits are enforced member by member.
  * `archive` names the layer in errors. The output is a pax tar; the input is read to its end.
  */
 export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive: string, limits: LayerLimits): AsyncGenerator<Buffer> {
   const seen = new Map<ByteString, Seen>([['', 'implied']]);
   const whited = new Set<ByteString>();
+  const usedFirst = new Map<ByteString, TarHeader>();
   yield dirHeader('', true);
   let count = 0;
 
@@ -59,8 +62,11 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
           whited.add(target);
           yield encodeHeader({ ...entry, type: 'file', size: 0, xattrs: new Map() });
         } else if (was !== 'other') {
-          // This layer's own directory survives; the whiteout hides the lower one's contents.
-          if (was === 'implied') yield dirHeader(target, false);
+          // This layer's own directory survives; the whiteout hides the lower one's contents,
+          // and with the lower path gone nothing was reached through it.
+          const listed = usedFirst.get(target);
+          if (listed) yield encodeHeader(listed);
+          else if (was === 'implied') yield dirHeader(target, false);
           yield opaque(target);
           seen.set(target, 'dir');
         }
@@ -69,8 +75,15 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
     }
     switch (entry.type) {
       case 'dir':
-        yield encodeHeader(entry);
-        if (whited.has(path)) yield opaque(path);
+        // Listed after being used as a parent: its metadata counts, but it still went through
+        // whatever the lower layers have at this path.
+        if (seen.get(path) === 'implied' && path !== '') {
+          usedFirst.set(path, entry);
+          yield encodeHeader({ ...entry, xattrs: new Map([...entry.xattrs, [IMPLIED, LISTED]]) });
+        } else yield encodeHeader(entry);
+        // Over a whiteout, or over a non-directory of this layer (which removed the lower
+        // subtree): nothing of the lower directory shows through.
+        if (whited.has(path) || seen.get(path) === 'other') yield opaque(path);
         seen.set(path, 'dir');
         continue;
       case 'hardlink': {
@@ -86,6 +99,11 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
         break;
       default:
         yield encodeHeader(entry);
+    }
+    const was = seen.get(path);
+    if (was === 'dir' || was === 'implied') {
+      // A non-directory replaced a directory of this layer: what was below it is gone.
+      for (const k of seen.keys()) if (k.startsWith(path + '/')) seen.delete(k);
     }
     seen.set(path, 'other');
   }

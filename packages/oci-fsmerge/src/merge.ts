@@ -1,6 +1,6 @@
 import { displayName, FsTree, InputError, makeDir } from '@fstools/fstree';
 import type { ByteString, DirInode, Inode } from '@fstools/fstree';
-import { HARDLINK, isImplied, isOpaque, isWhiteout, visibleXattrs } from './whiteout.js';
+import { HARDLINK, isImplied, isOpaque, isWhiteout, usedAsParent, visibleXattrs } from './whiteout.js';
 
 /** One layer's tree in overlay form (what a layer image holds), with its name for errors. */
 export interface LayerTree {
@@ -63,7 +63,7 @@ function applyDir(target: DirInode, upper: DirInode, path: ByteString, label: st
     }
     let dir = target.entries.get(name);
     if (dir?.type !== 'dir') {
-      if (dir && isImplied(child)) {
+      if (dir && usedAsParent(child)) {
         const what = dir.type === 'symlink' ? 'a symlink' : 'not a directory';
         throw new InputError(label, `path ${displayName(childPath)}/... goes through ${displayName(childPath)}, which is ${what} in a lower layer`);
       }

@@ -7,9 +7,9 @@ export { OPAQUE_MARKER, OVERLAY_OPAQUE, WHITEOUT_PREFIX };
  * Markers a layer image carries besides overlayfs' own whiteouts (char 0:0) and opaque
  * directories (trusted.overlay.opaque=y). A layer is converted alone, so what it says about
  * lower layers is recorded here and acted on by the merge:
- * - IMPLIED on a directory the tar never listed (only its contents): it takes no metadata
- *   from this layer and must not replace a lower non-directory (that is a path through a
- *   symlinked parent);
+ * - IMPLIED on a directory the tar used as a parent before (or without) listing it: it must not
+ *   replace a lower non-directory (that is a path through a symlinked parent); with value "y"
+ *   (never listed) it takes no metadata from this layer, with "listed" it does;
  * - HARDLINK on an empty regular file standing for a hard link to a lower layer's file; the
  *   value is the target path.
  * trusted.* keeps them out of unprivileged sight when a layer image is mounted directly.
@@ -29,8 +29,15 @@ export function isOpaque(dir: DirInode): boolean {
   return v !== undefined && v.length === 1 && v[0] === 0x79; // "y"
 }
 
-export function isImplied(dir: DirInode): boolean {
+/** Used as a parent before the layer listed it (if it did): must not replace a lower non-directory. */
+export function usedAsParent(dir: DirInode): boolean {
   return dir.xattrs.has(IMPLIED);
+}
+
+/** Never listed by its layer: keeps the lower directory's metadata. */
+export function isImplied(dir: DirInode): boolean {
+  const v = dir.xattrs.get(IMPLIED);
+  return v !== undefined && v.length === 1 && v[0] === 0x79;
 }
 
 /** An inode's xattrs without the layer markers: what the merged tree keeps. */
