@@ -80,3 +80,25 @@ export async function withErofsMount<T>(image: string, fn: (dir: string) => T | 
 export function hostManifest(dir: string, opts: ManifestOptions = {}): ManifestEntry[] {
   return manifest(treeFromDirectory(dir, { xattrs: hostXattrReader(dir) }), opts);
 }
+
+/** dump.erofs 1.8's view of one path: layout number, inode size, links, xattr size. */
+export function dumpPath(image: string, path: string): { layout: number; inodeSize: number; links: number; xattrSize: number; size: number } {
+  const r = run('chroot', [trixieRoot, 'dump.erofs', `--path=${path}`, inChroot(image)]);
+  const num = (re: RegExp): number => {
+    const m = re.exec(r.out);
+    if (!m) throw new Error(`dump.erofs --path=${path}: no match for ${re} in:\n${r.out}`);
+    return Number(m[1]);
+  };
+  return { layout: num(/Layout: (\d+)/), inodeSize: num(/Inode size: (\d+)/), links: num(/Links: (\d+)/), xattrSize: num(/Xattr size: (\d+)/), size: num(/Size: (\d+)/) };
+}
+
+/** dump.erofs 1.8 -s: superblock fields by their printed names. */
+export function dumpSuper(image: string): Record<string, string> {
+  const r = run('chroot', [trixieRoot, 'dump.erofs', '-s', inChroot(image)]);
+  const out: Record<string, string> = {};
+  for (const line of r.out.split('\n')) {
+    const m = /^Filesystem ([^:]+):\s+(.*)$/.exec(line);
+    if (m) out[m[1]!.trim()] = m[2]!.trim();
+  }
+  return out;
+}

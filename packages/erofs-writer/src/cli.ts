@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-import { createReadStream, readFileSync } from 'node:fs';
-import { InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
+import { readFileSync } from 'node:fs';
+import { fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -10,10 +10,18 @@ import { progressReporter } from './progress.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
+/** yargs reads a lone "-" as a flag; it stands for stdin here, so it travels under another name. */
+const STDIN = '\u0000stdin';
+
+/** Repeatable string options arrive as a string or an array. */
+function list(v: unknown): string[] {
+  return v === undefined ? [] : ([] as unknown[]).concat(v).map(String);
+}
+
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
   let usageError: string | undefined;
-  const args = await yargs(argv)
+  const args = await yargs(argv.map((a) => (a === '-' ? STDIN : a)))
     .scriptName('mkerofs-ts')
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
     .command('$0 <image> <source>', false)
@@ -22,16 +30,16 @@ async function main(argv: string[]): Promise<number> {
     .option('U', { type: 'string', describe: 'volume UUID (default: derived from the content)' })
     .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
     .option('T', { type: 'string', describe: 'build time in UNIX seconds; later mtimes are clamped to it (default: $SOURCE_DATE_EPOCH)' })
-    .option('E', { type: 'string', array: true, describe: 'extended options, comma separated: noinline_data' })
+    .option('E', { type: 'string', describe: 'extended options, comma separated: noinline_data' })
     .option('chunksize', { type: 'string', describe: 'chunk-based files with this chunk size (power of two >= block size, K/M/G suffixes); zero chunks become holes' })
     .option('all-root', { type: 'boolean', describe: 'make all files owned by root' })
     .option('force-uid', { type: 'number', describe: 'set all file uids to UID' })
     .option('force-gid', { type: 'number', describe: 'set all file gids to GID' })
     .option('uid-offset', { type: 'number', describe: 'add N to all uids' })
     .option('gid-offset', { type: 'number', describe: 'add N to all gids' })
-    .option('exclude-path', { type: 'string', array: true, describe: 'leave out this path (relative to SOURCE) and what is under it; repeatable' })
-    .option('exclude-regex', { type: 'string', array: true, describe: 'leave out paths matching this regular expression; repeatable' })
-    .option('xattr-prefix', { type: 'string', array: true, describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
+    .option('exclude-path', { type: 'string', describe: 'leave out this path (relative to SOURCE) and what is under it; repeatable' })
+    .option('exclude-regex', { type: 'string', describe: 'leave out paths matching this regular expression; repeatable' })
+    .option('xattr-prefix', { type: 'string', describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
     .option('ovl-whiteouts', { type: 'boolean', alias: 'aufs', describe: 'tar mode: turn OCI .wh. whiteouts into overlayfs char 0/0 whiteouts and opaque xattrs' })
     .option('json', { type: 'boolean', describe: 'print what was made as JSON on stdout' })
     .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' })
@@ -50,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (args.help || args.version) return 0;
   const image = String(args.image);
-  const source = String(args.source);
+  const source = args.source === STDIN ? '-' : String(args.source);
   let opts: ErofsOptions;
   try {
     opts = optionsFrom(args);
@@ -61,13 +69,19 @@ async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const exclude = excluder(args['exclude-path'] ?? [], args['exclude-regex'] ?? []);
+  let exclude: ((path: ByteString) => boolean) | undefined;
+  try {
+    exclude = excluder(list(args['exclude-path']), list(args['exclude-regex']));
+  } catch (err) {
+    console.error(`mkerofs-ts: ${(err as Error).message}`);
+    return 2;
+  }
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressReporter(process.stderr) : undefined;
   opts.progress = progress?.update;
   let result: ErofsResult;
   try {
     if (args.tar) {
-      const input = source === '-' ? process.stdin : createReadStream(source);
+      const input = source === '-' ? process.stdin : fileChunks(source);
       result = await writeErofsFromTar(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
     } else {
       if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
@@ -103,7 +117,7 @@ function optionsFrom(args: Args): ErofsOptions {
     if (!/^\d+$/.test(t)) throw new InputError(args.T !== undefined ? '-T' : 'SOURCE_DATE_EPOCH', `'${t}' is not a whole number of seconds`);
     opts.timestamp = BigInt(t);
   }
-  for (const e of ((args.E as string[] | undefined) ?? []).flatMap((x) => x.split(','))) {
+  for (const e of list(args.E).flatMap((x) => x.split(','))) {
     if (e === 'noinline_data') opts.inlineData = false;
     else if (e !== '') throw new InputError('-E', `unknown extended option '${e}' (supported: noinline_data)`);
   }
@@ -118,7 +132,7 @@ function optionsFrom(args: Args): ErofsOptions {
   for (const [k, v] of Object.entries(opts.owners)) {
     if (typeof v === 'number' && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new InputError(`--${k}`, `'${v}' is not a 32-bit id`);
   }
-  opts.xattrPrefixes = (args['xattr-prefix'] as string[] | undefined) ?? [];
+  opts.xattrPrefixes = list(args['xattr-prefix']);
   return opts;
 }
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FsTree, ImageDevice, Inode, OwnerOptions } from '@fstools/fstree';
-import { decompress, InputError, mapOwner, openData, splitTime, treeFromTar } from '@fstools/fstree';
+import { decompress, displayName, InputError, mapOwner, openData, splitTime, treeFromTar } from '@fstools/fstree';
 import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
@@ -73,10 +73,10 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
   const b = await ImageBuilder.start(output, opts);
   try {
     const seen = new Set<FileData>();
-    for (const { inode } of tree.walk()) {
+    for (const { inode, path } of tree.walk()) {
       if (inode.type !== 'file' || inode.size === 0 || inode.data.kind === 'device' || seen.has(inode.data)) continue;
       seen.add(inode.data);
-      const sink = b.sink(inode.size, inode.xattrs);
+      const sink = b.sink(inode.size, inode.xattrs, path);
       const r = openData(inode);
       try {
         const buf = Buffer.allocUnsafe(Math.min(inode.size, 1 << 20));
@@ -113,7 +113,7 @@ export async function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archi
           for await (const piece of entry.body) void piece;
           return data;
         }
-        const sink = b.sink(entry.size, entry.xattrs);
+        const sink = b.sink(entry.size, entry.xattrs, entry.path);
         for await (const piece of entry.body) sink.push(piece);
         b.placements.set(data, sink.end());
         return data;
@@ -159,10 +159,10 @@ class ImageBuilder {
   }
 
   /** A sink for one regular file; its tail goes inline when the inode record will surely fit a block. */
-  sink(size: number, xattrs: Map<string, Uint8Array>): FileSink {
+  sink(size: number, xattrs: Map<string, Uint8Array>, path: ByteString): FileSink {
     const bs = this.geo.blockSize;
     let ibody = 0;
-    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, this.xx, 'file').entry.length;
+    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, this.xx, displayName(path)).entry.length;
     if (ibody > 0) ibody += EROFS_XATTR_IBODY_HEADER_SIZE;
     const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
     this.files++;

@@ -12,3 +12,4 @@ export * from './tar-reader.js';
 export * from './tar-writer.js';
 export * from './tree.js';
 export * from './owners.js';
+export * from './input.js';

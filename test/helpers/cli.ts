@@ -1,0 +1,27 @@
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const bins = {
+  'mkerofs-ts': '../../packages/erofs-writer/dist/cli.js',
+  'erofs-ts': '../../packages/erofs-reader/dist/cli.js',
+  'mkext4-ts': '../../packages/ext4-writer/dist/cli.js',
+  fsmerge: '../../packages/oci-fsmerge/dist/cli.js',
+  'boot-ts': '../../packages/boot/dist/cli.js',
+} as const;
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one of our CLIs (built) as a user would, with a clean environment plus `env`. */
+export function cli(name: keyof typeof bins, args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): CliResult {
+  const script = fileURLToPath(new URL(bins[name], import.meta.url));
+  const r = spawnSync(process.execPath, [script, ...args], {
+    env: { PATH: process.env.PATH ?? '', ...opts.env },
+    input: opts.input,
+    maxBuffer: 1 << 28,
+  });
+  return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
