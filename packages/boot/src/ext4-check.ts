@@ -1,0 +1,33 @@
+import { spawnSync } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import { InputError } from '@fstools/fstree';
+
+/** Lines a clean `e2fsck -fn` prints: the version, the five passes and the summary. */
+const CLEAN = [/^e2fsck \d/, /^Pass [1-5]: /, /: \d+\/\d+ files \(.*\), \d+\/\d+ blocks$/];
+
+function findE2fsck(): string {
+  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/sbin', '/usr/sbin'].filter(Boolean);
+  for (const d of dirs) {
+    try {
+      accessSync(join(d, 'e2fsck'), constants.X_OK);
+      return join(d, 'e2fsck');
+    } catch {
+      // next
+    }
+  }
+  throw new InputError('e2fsck', 'not installed (apt-get install e2fsprogs)');
+}
+
+/**
+ * Runs `e2fsck -fn` on an ext4 image (read-only, forced) and returns the lines that are not part
+ * of a clean run; e2fsck can exit 0 and still report problems, so the output is what counts.
+ */
+export function e2fsckProblems(image: string): string[] {
+  const r = spawnSync(findE2fsck(), ['-fn', image], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.error) throw new InputError(image, `e2fsck failed to run: ${r.error.message}`);
+  const lines = `${r.stdout}\n${r.stderr}`.split('\n').filter((l) => l.trim() !== '');
+  const problems = lines.filter((l) => !CLEAN.some((re) => re.test(l)));
+  if (r.status !== 0 && problems.length === 0) problems.push(`e2fsck exited ${r.status}`);
+  return problems;
+}
