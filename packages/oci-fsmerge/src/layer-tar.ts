@@ -77,7 +77,7 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
       case 'dir':
         // Listed after being used as a parent: its metadata counts, but it still went through
         // whatever the lower layers have at this path.
-        if (seen.get(path) === 'implied' && path !== '') {
+        if ((seen.get(path) === 'implied' || usedFirst.has(path)) && path !== '') {
           usedFirst.set(path, entry);
           yield encodeHeader({ ...entry, xattrs: new Map([...entry.xattrs, [IMPLIED, LISTED]]) });
         } else yield encodeHeader(entry);
@@ -104,6 +104,7 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
     if (was === 'dir' || was === 'implied') {
       // A non-directory replaced a directory of this layer: what was below it is gone.
       for (const k of seen.keys()) if (k.startsWith(path + '/')) seen.delete(k);
+      for (const k of usedFirst.keys()) if (k === path || k.startsWith(path + '/')) usedFirst.delete(k);
     }
     seen.set(path, 'other');
   }

@@ -101,6 +101,8 @@ export function modelMerge(layers: Entry[][]): FsTree {
         else if (type === 'chr' || type === 'blk') inode = { type, ...m, major: e.major ?? 0, minor: e.minor ?? 0 };
         else inode = { type: 'fifo', ...m };
         drop(p);
+        // What this layer had below p is gone from the layer too.
+        for (const k of [...added]) if (under(k, p)) added.delete(k);
         state.set(p, inode);
       }
       added.add(p);
