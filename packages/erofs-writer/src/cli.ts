@@ -5,7 +5,7 @@ import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ErofsOptions, ErofsResult } from './writer.js';
-import { writeErofs, writeErofsFromTar } from './writer.js';
+import { checkErofsOptions, writeErofs, writeErofsFromTar } from './writer.js';
 import { progressReporter } from './progress.js';
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -133,6 +133,7 @@ function optionsFrom(args: Args): ErofsOptions {
     if (typeof v === 'number' && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new InputError(`--${k}`, `'${v}' is not a 32-bit id`);
   }
   opts.xattrPrefixes = list(args['xattr-prefix']);
+  checkErofsOptions(opts);
   return opts;
 }
 

@@ -259,6 +259,11 @@ interface Geometry {
   headerBlocks: number;
 }
 
+/** Throws an InputError naming the option when options are invalid (before any work is done). */
+export function checkErofsOptions(opts: ErofsOptions): void {
+  geometry(opts);
+}
+
 /** Validates options and fixes where the superblock, device table and prefix table go. */
 function geometry(opts: ErofsOptions): Geometry {
   const blockSize = opts.blockSize ?? 4096;

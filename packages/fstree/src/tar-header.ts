@@ -71,8 +71,13 @@ function checksumOf(block: Buffer): { unsigned: number; signed: number } {
 /** Decodes a header block; undefined for an all-zero block (end of archive). Throws on a bad checksum. */
 export function decodeRawHeader(block: Buffer): RawHeader | undefined {
   if (block.every((c) => c === 0)) return undefined;
-  const stored = Number(numeric(block, 148, 8));
   const sum = checksumOf(block);
+  let stored: number;
+  try {
+    stored = Number(numeric(block, 148, 8));
+  } catch {
+    stored = -1;
+  }
   if (stored !== sum.unsigned && stored !== sum.signed) throw new Error('bad header checksum (not a tar archive, or corrupt)');
   const magic = block.subarray(257, 263).toString('latin1');
   let name = field(block, 0, 100);

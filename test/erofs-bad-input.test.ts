@@ -1,0 +1,122 @@
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
+import { cli } from './helpers/cli.js';
+import { isRoot, oracle } from './helpers/oracles.js';
+import { scratchDir } from './helpers/erofs-oracles.js';
+
+const dir = scratchDir('erofs-bad');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+function member(path: string, data = Buffer.alloc(0), type: 'file' | 'hardlink' = 'file', linkname = ''): Buffer {
+  return Buffer.concat([
+    encodeHeader({ path: utf8(path), type, mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: utf8(linkname), major: 0, minor: 0, xattrs: new Map() }),
+    data,
+    padding(data.length),
+  ]);
+}
+
+/** Runs mkerofs-ts expecting failure: one stderr line matching `message`, the exit code, and nothing left in the output folder. */
+function fails(args: string[], code: number, message: RegExp, opts: { input?: Buffer; outDir?: string } = {}): void {
+  const outDir = opts.outDir ?? join(dir, `out-${Math.random().toString(36).slice(2)}`);
+  mkdirSync(outDir, { recursive: true });
+  const before = readdirSync(outDir);
+  const r = cli('mkerofs-ts', args.map((a) => a.replace('@OUT', join(outDir, 'image.erofs'))), { input: opts.input });
+  expect(r.status, r.stderr).toBe(code);
+  const lines = r.stderr.trim().split('\n');
+  expect(lines[0]).toMatch(message);
+  if (code === 1) expect(lines.length).toBe(1);
+  expect(readdirSync(outDir)).toEqual(before);
+}
+
+describe('mkerofs-ts bad input', () => {
+  const tarOf = (...parts: Buffer[]): string => {
+    const p = join(dir, `t${Math.random().toString(36).slice(2)}.tar`);
+    writeFileSync(p, Buffer.concat(parts));
+    return p;
+  };
+
+  it('a missing source directory or one that is a file', () => {
+    fails(['@OUT', join(dir, 'nowhere')], 1, new RegExp(`^mkerofs-ts: ${dir}/nowhere: cannot stat: no such file or directory \\(ENOENT\\)$`));
+    const file = join(dir, 'plain-file');
+    writeFileSync(file, 'x');
+    fails(['@OUT', file], 1, new RegExp(`^mkerofs-ts: ${file}: not a directory$`));
+  });
+
+  it('an unreadable directory inside the source (as an unprivileged user)', () => {
+    if (!oracle('setpriv', isRoot && spawnSync('setpriv', ['--version']).status === 0, 'needs root to drop to nobody')) return;
+    const src = join(dir, 'locked-src');
+    mkdirSync(join(src, 'locked'), { recursive: true });
+    chmodSync(src, 0o755);
+    chmodSync(join(src, 'locked'), 0o000);
+    const outDir = join(dir, 'locked-out');
+    mkdirSync(outDir, { mode: 0o777 });
+    chmodSync(outDir, 0o777);
+    chmodSync(dir, 0o755);
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'packages/erofs-writer/dist/cli.js', join(outDir, 'x.erofs'), src], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`mkerofs-ts: ${src}/locked: cannot read directory: permission denied (EACCES)`);
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+
+  it('a tar truncated mid-entry', () => {
+    const whole = Buffer.concat([member('a', Buffer.alloc(5000, 1)), member('b', Buffer.alloc(5000, 2)), endOfArchive()]);
+    const tar = tarOf(whole.subarray(0, 512 + 5120 + 512 + 3000));
+    fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: truncated tar: data of b \\(member at byte 5632\\) is cut short$`));
+  });
+
+  it('corrupt gzip, from a file and from stdin', () => {
+    const gz = gzipSync(Buffer.concat([member('a', Buffer.alloc(100_000, 7)), endOfArchive()]));
+    gz.fill(0x42, 30, 80);
+    const tar = tarOf(gz);
+    fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: corrupt gzip data: `));
+    fails(['--tar', '@OUT', '-'], 1, /^mkerofs-ts: <stdin>: corrupt gzip data: /, { input: gz });
+  });
+
+  it("'..' and absolute names, and hard links to nothing", () => {
+    const up = tarOf(member('ok'), member('a/../../etc/shadow'), endOfArchive());
+    fails(['--tar', '@OUT', up], 1, new RegExp(`^mkerofs-ts: ${up}: member a/\\.\\./\\.\\./etc/shadow: path contains '\\.\\.'$`));
+    const abs = tarOf(member('/etc/passwd'), endOfArchive());
+    fails(['--tar', '@OUT', abs], 1, new RegExp(`^mkerofs-ts: ${abs}: member /etc/passwd: absolute path$`));
+    const link = tarOf(member('x', Buffer.alloc(0), 'hardlink', 'missing'), endOfArchive());
+    fails(['--tar', '@OUT', link], 1, new RegExp(`^mkerofs-ts: ${link}: member x: hard link to missing target missing$`));
+  });
+
+  it('not a tar at all, and a missing tar', () => {
+    const junk = tarOf(Buffer.alloc(4096, 0x61));
+    fails(['--tar', '@OUT', junk], 1, new RegExp(`^mkerofs-ts: ${junk}: invalid tar header at byte 0: bad header checksum`));
+    fails(['--tar', '@OUT', join(dir, 'missing.tar')], 1, /missing\.tar: cannot open: no such file or directory \(ENOENT\)$/);
+  });
+
+  it('an output in a missing folder', () => {
+    const src = join(dir, 'src-ok');
+    mkdirSync(src, { recursive: true });
+    const out = join(dir, 'no', 'such', 'dir', 'x.erofs');
+    const r = cli('mkerofs-ts', [out, src]);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(`mkerofs-ts: ${out}: cannot create: no such file or directory (ENOENT)`);
+    expect(existsSync(join(dir, 'no'))).toBe(false);
+  });
+
+  it('a failed run leaves an existing image untouched', () => {
+    const outDir = join(dir, 'keep');
+    mkdirSync(outDir);
+    const target = join(outDir, 'image.erofs');
+    writeFileSync(target, 'previous image');
+    fails(['--tar', target, tarOf(member('/abs'), endOfArchive())], 1, /absolute path$/, { outDir });
+    expect(readFileSync(target, 'utf8')).toBe('previous image');
+  });
+
+  it('usage errors exit 2', () => {
+    fails(['@OUT'], 2, /^mkerofs-ts: Not enough non-option arguments/);
+    fails(['-b', '3000', '@OUT', dir], 2, /^mkerofs-ts: -b: block size 3000 is not 512, 1024, 2048 or 4096$/);
+    fails(['-E', 'bogus', '@OUT', dir], 2, /^mkerofs-ts: -E: unknown extended option 'bogus'/);
+    fails(['--chunksize', '3K', '@OUT', dir], 2, /^mkerofs-ts: --chunksize: 3072 is not a power of two/);
+    fails(['-U', 'not-a-uuid', '@OUT', dir], 2, /^mkerofs-ts: -U: 'not-a-uuid' is not a UUID$/);
+    fails(['-T', 'yesterday', '@OUT', dir], 2, /^mkerofs-ts: -T: 'yesterday' is not a whole number of seconds$/);
+    fails(['--no-such-flag', '@OUT', dir], 2, /^mkerofs-ts: Unknown argument/);
+  });
+});
