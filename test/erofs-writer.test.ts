@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { FsTree, ManifestOptions } from '@fstools/fstree';
 import { bytesOf, diffManifests, manifest, parseDisplayName, treeToTar } from '@fstools/fstree';
 import { writeErofs, writeErofsFromTar } from '@fstools/erofs-writer';
+import { ErofsImage, fsck } from '@fstools/erofs-reader';
 import { runs, treeArb } from './helpers/arbitrary-tree.js';
 import { canFsck15, canFsck18, canMount, fsck15, fsck18, hostManifest, scratchDir, withErofsMount } from './helpers/erofs-oracles.js';
 
@@ -16,6 +17,14 @@ const img = (): string => join(dir, `img${n++}.erofs`);
 /** Every oracle this machine has: fsck.erofs 1.5, 1.8 (with --extract compared), kernel mount walked. */
 async function judge(image: string, tree: FsTree, opts: ManifestOptions = {}, blockSize = 4096): Promise<void> {
   const expected = manifest(tree, opts);
+  // Our own reader, an independent implementation: fsck clean and the same tree back.
+  expect(fsck(image).errors.map(String)).toEqual([]);
+  const read = ErofsImage.open(image);
+  try {
+    expect(diffManifests(expected, manifest(read.toTree(), opts))).toEqual([]);
+  } finally {
+    read.close();
+  }
   if (blockSize === 4096 && canFsck15()) fsck15(image);
   if (blockSize >= 2048 && canFsck18()) {
     const out = join(dir, `x${n++}`);
