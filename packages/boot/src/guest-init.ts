@@ -31,6 +31,7 @@ export interface InitOptions {
  *   error WHAT MSG  something failed; `klog` lines with the kernel's messages follow
  *   klog LINE       a kernel log line
  *   done            results written, filesystems unmounted cleanly, powering off
+ * Mounts are "loud" (busybox mounts silently by default) so the kernel says why one fails.
  * Jobs may print their own markers with `say`. `die MSG` reports an error and powers off.
  */
 export function guestInit(opts: InitOptions): string {
@@ -93,8 +94,10 @@ UPPER=$(disk ${SERIAL.upper} wait)
 [ -n "$UPPER" ] || die "no-disk the upper disk (serial ${SERIAL.upper}) did not appear"
 mkdir -p ${lower} ${upperfs} ${merged}
 dmesg -c > /dev/null
-mount -t erofs -o ro "$LOWER" ${lower} || die "mount-lower cannot mount $LOWER as erofs"
-mount -t ext4 "$UPPER" ${upperfs} || die "mount-upper cannot mount $UPPER as ext4"
+mount -t erofs -o ro,loud "$LOWER" ${lower} || die "mount-lower cannot mount $LOWER as erofs"
+dmesg -c > /dev/null
+mount -t ext4 -o loud "$UPPER" ${upperfs} || die "mount-upper cannot mount $UPPER as ext4"
 mkdir -p ${upperfs}/upper ${upperfs}/work || die "mount-upper cannot create upper/ and work/ on the ext4"
-mount -t overlay overlay -o lowerdir=${lower},upperdir=${upperfs}/upper,workdir=${upperfs}/work ${merged} || die "mount-overlay cannot assemble the overlay"`;
+dmesg -c > /dev/null
+mount -t overlay overlay -o loud,lowerdir=${lower},upperdir=${upperfs}/upper,workdir=${upperfs}/work ${merged} || die "mount-overlay cannot assemble the overlay"`;
 }

@@ -5,7 +5,7 @@ import { guestInit } from './guest-init.js';
 import { writeInitramfs } from './initramfs.js';
 import type { GuestKit } from './kernel.js';
 import type { Accel } from './qemu.js';
-import { findQemu, runQemu } from './qemu.js';
+import { consoleTail, findQemu, runQemu } from './qemu.js';
 
 export interface AccelChoice {
   accel: Accel;
@@ -47,7 +47,7 @@ async function probeKvm(kit: GuestKit, qemu?: string): Promise<AccelChoice> {
     const r = await runQemu({ qemu, accel: 'kvm', kernel: kit.kernel, initrd, drives: [], memoryMiB: 256, timeoutMs: PROBE_WATCHDOG_MS });
     const done = r.markers.find((m) => m.word === 'done');
     if (done) return { accel: 'kvm', reason: `KVM probe guest finished in ${(done.at / 1000).toFixed(1)} s` };
-    const why = r.timedOut ? `hung for ${PROBE_WATCHDOG_MS / 1000} s` : `failed (qemu exit ${r.exitCode ?? r.signal})`;
+    const why = r.timedOut ? `hung for ${PROBE_WATCHDOG_MS / 1000} s` : `failed (qemu exit ${r.exitCode ?? r.signal}: ${consoleTail(r.console, 1)})`;
     return { accel: 'tcg', reason: `KVM probe guest ${why}` };
   } finally {
     rmSync(work, { recursive: true, force: true });

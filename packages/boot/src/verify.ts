@@ -56,11 +56,11 @@ export function mergedDifferences(lower: readonly ManifestEntry[], merged: reado
 export async function verify(guest: Guest, input: CheckInput): Promise<CheckReport> {
   const disk = openLowerDisk(input.disk);
   checkUpper(input.upper);
+  // Boot first: when the kernel cannot mount the disk, its own messages are the answer.
+  const boot = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
   return withLowerTree(disk, input.expected, async (tree) => {
-    const lower = lowerManifest(tree);
-    const boot = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
     const merged = walkOutputs(boot.outputs, 'merged', input.disk);
-    const problems = mergedDifferences(lower, merged, walkOutputs(boot.outputs, 'upper', input.upper), input.disk);
+    const problems = mergedDifferences(lowerManifest(tree), merged, walkOutputs(boot.outputs, 'upper', input.upper), input.disk);
     const ok = problems.length === 0;
     return {
       check: 'verify',

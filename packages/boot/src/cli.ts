@@ -1,0 +1,132 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import yargs from 'yargs';
+import type { Argv } from 'yargs';
+import { hideBin } from 'yargs/helpers';
+import { InputError } from '@fstools/fstree';
+import { crash } from './crash.js';
+import { checkUpper, openLowerDisk } from './disk.js';
+import { loadKit } from './kernel.js';
+import { chooseAccel } from './kvm-probe.js';
+import { persist } from './persist.js';
+import type { CheckReport } from './report.js';
+import { Guest } from './session.js';
+import type { GuestOptions } from './session.js';
+import type { CheckInput } from './verify.js';
+import { verify } from './verify.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+interface Common {
+  json: boolean;
+  quiet: boolean;
+  kernel?: string;
+  modules?: string;
+  kit?: string;
+  accel: 'auto' | 'kvm' | 'tcg';
+  qemu?: string;
+  timeout: number;
+  'boot-timeout'?: number;
+  memory: number;
+  'console-dir'?: string;
+}
+
+function guestOptions(a: Common): GuestOptions {
+  return {
+    kitDir: a.kit,
+    kernel: a.kernel,
+    modules: a.modules,
+    accel: a.accel,
+    qemu: a.qemu,
+    timeoutMs: a.timeout * 1000,
+    bootTimeoutMs: a['boot-timeout'] === undefined ? undefined : a['boot-timeout'] * 1000,
+    memoryMiB: a.memory,
+    consoleDir: a['console-dir'],
+  };
+}
+
+function common<T>(y: Argv<T>) {
+  return y
+    .option('kernel', { type: 'string', describe: 'guest kernel image (default: the fetched kit\'s vmlinuz); without --modules its drivers must be built in' })
+    .option('modules', { type: 'string', describe: 'modules folder (lib/modules/<version>, indexed by depmod) for --kernel' })
+    .option('kit', { type: 'string', describe: 'guest kit folder from tools/fetch-guest-kernel.sh (default: $FSTOOLS_KERNEL_DIR or ~/.cache/fstools/kernel)' })
+    .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'auto: KVM if a probe guest boots under it, else TCG' })
+    .option('qemu', { type: 'string', describe: 'qemu-system-x86_64 binary (default: $FSTOOLS_QEMU or PATH)' })
+    .option('timeout', { type: 'number', default: 900, describe: 'watchdog per boot, seconds' })
+    .option('boot-timeout', { type: 'number', describe: 'watchdog until the guest has mounted everything, seconds (default 120 under TCG, 30 under KVM)' })
+    .option('memory', { type: 'number', default: 1024, describe: 'guest memory, MiB' })
+    .option('console-dir', { type: 'string', describe: 'keep each boot\'s serial console log here' });
+}
+
+function images<T>(y: Argv<T>) {
+  return common(y)
+    .option('disk', { type: 'string', demandOption: true, describe: 'lower disk: VMDK descriptor or raw image (fsmeta + layers, or one EROFS image)' })
+    .option('upper', { type: 'string', demandOption: true, describe: 'upper ext4 image (persist and crash write to it)' });
+}
+
+type Check = (guest: Guest, input: CheckInput) => Promise<CheckReport>;
+const checks: Record<'verify' | 'persist' | 'crash', Check> = { verify, persist, crash };
+
+async function runChecks(a: Common & { disk: string; upper: string }, names: Array<keyof typeof checks>): Promise<void> {
+  // Bad images fail before the kit is looked for or a probe guest is started.
+  openLowerDisk(a.disk);
+  checkUpper(a.upper);
+  const guest = await Guest.create(guestOptions(a));
+  const reports: CheckReport[] = [];
+  for (const name of names) {
+    reports.push(await checks[name](guest, { disk: a.disk, upper: a.upper }));
+  }
+  const ok = reports.every((r) => r.ok);
+  if (a.json) {
+    process.stdout.write(JSON.stringify({ ok, accel: guest.accel.accel, accelReason: guest.accel.reason, checks: reports }) + '\n');
+  } else {
+    for (const r of reports) {
+      if (a.quiet && r.ok) continue;
+      const boots = r.boots.map((b) => `${(b.bootMs / 1000).toFixed(1)} s`).join(', ');
+      process.stdout.write(`${r.check}: ${r.ok ? 'ok' : 'FAILED'}: ${r.summary} [${guest.accel.accel}, boot ${boots}]\n`);
+      for (const p of r.problems) process.stdout.write(`  ${p}\n`);
+    }
+  }
+  if (!ok) process.exitCode = 1;
+}
+
+async function main(): Promise<void> {
+  await yargs(hideBin(process.argv))
+    .scriptName('boot-ts')
+    .usage('$0 <command>: boot a real guest kernel on the images and prove the sandbox root mounts, reads right and keeps its writes')
+    .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout (boot times, accelerator, each check)' })
+    .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only failures' })
+    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), (a) => runChecks(a as never, ['verify']))
+    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), (a) => runChecks(a as never, ['persist']))
+    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), (a) => runChecks(a as never, ['crash']))
+    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), (a) => runChecks(a as never, ['verify', 'persist', 'crash']))
+    .command(
+      'accel',
+      'print the accelerator boots would use (runs the KVM probe under --accel auto)',
+      (y) => common(y),
+      async (a) => {
+        const o = guestOptions(a as Common);
+        const choice = await chooseAccel(o.accel ?? 'auto', loadKit(o), o.qemu);
+        if (a.json) process.stdout.write(JSON.stringify(choice) + '\n');
+        else if (!a.quiet) process.stdout.write(`${choice.accel}: ${choice.reason}\n`);
+      },
+    )
+    .wrap(Math.min(110, process.stdout.columns || 110))
+    .demandCommand(1, 'a command is required')
+    .strict()
+    .version(pkg.version)
+    .help()
+    .fail((msg, err) => {
+      if (err) throw err;
+      process.stderr.write(`boot-ts: ${msg}\n`);
+      process.exit(2);
+    })
+    .parseAsync();
+}
+
+main().catch((err: unknown) => {
+  const msg = err instanceof InputError ? err.message : `boot-ts: ${err instanceof Error ? err.message : String(err)}`;
+  if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: msg }) + '\n');
+  process.stderr.write(`${msg}\n`);
+  process.exit(1);
+});
