@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { InputError } from '@fstools/fstree';
 import type { FsTree, ImageDevice } from '@fstools/fstree';
@@ -93,7 +93,10 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   } else {
     image = 'image' in input ? await resolveImage(input.image, { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) }) : imageFromLayerFiles(input.layers);
     let blobDir = opts.blobDir;
-    if (!blobDir && opts.standalone) blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
+    if (!blobDir && opts.standalone) {
+      mkdirSync(dirname(output), { recursive: true });
+      blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
+    }
     blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
     const name = image.name;
     try {
@@ -130,6 +133,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
 
     const temps: Array<[string, string]> = [];
     const tmpOf = (final: string): string => {
+      mkdirSync(dirname(final), { recursive: true });
       const t = join(dirname(final), `.${basename(final)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
       temps.push([t, final]);
       return t;

@@ -73,6 +73,10 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
     return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds() };
   } catch (err) {
     rmSync(tmp, { force: true });
+    // Bytes that fail to parse may simply be the wrong bytes: say so when the blob does not
+    // match its digest (checked only once the stream ends).
+    if (!(err instanceof InputError) || !layer.digest) throw err;
+    await drain(verifiedBlob(image, layer));
     throw err;
   }
 }

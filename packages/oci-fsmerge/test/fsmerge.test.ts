@@ -1,0 +1,241 @@
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ErofsImage } from '@fstools/erofs-reader';
+import { diffManifests, manifest } from '@fstools/fstree';
+import { fsmerge } from '@fstools/oci-fsmerge';
+import type { FsmergeOptions } from '@fstools/oci-fsmerge';
+import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
+import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
+// @ts-expect-error: plain JS tool
+import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
+import type { Entry } from './helpers/model.js';
+import { modelMerge } from './helpers/model.js';
+import { repoRoot } from './helpers/shared.js';
+
+const dir = scratchDir('fsmerge-e2e');
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+let n = 0;
+const fresh = (name: string): string => join(dir, `${name}-${n++}`);
+const cli = resolve(repoRoot, 'packages/oci-fsmerge/dist/cli.js');
+const hasZstd = oracle('zstd', hasCommand('zstd'), 'apt-get install zstd');
+
+const base: Entry[][] = [
+  [{ path: 'etc/os-release', data: 'ID=test\n' }, { path: 'bin/sh', data: 'sh', mode: 0o755 }, { path: 'tmp', type: 'dir', mode: 0o1777 }],
+  [{ path: 'etc/.wh.os-release' }, { path: 'etc/hostname', data: 'box\n' }],
+];
+const spec = (compression: string) => base.map((entries) => ({ entries, compression }));
+
+/** The merged tree fsmeta holds, read back with our reader through the layer images. */
+function readBack(fsmeta: string, devices: string[]) {
+  const img = ErofsImage.open(fsmeta, { devices });
+  try {
+    return manifest(img.toTree());
+  } finally {
+    img.close();
+  }
+}
+
+async function run(image: string, opts: Partial<FsmergeOptions> = {}) {
+  const out = fresh('out');
+  const r = await fsmerge({ image }, { output: join(out, 'fsmeta.erofs'), ...opts });
+  return { r, out };
+}
+
+describe('image containers', () => {
+  for (const format of ['oci', 'oci-archive', 'docker', 'docker25']) {
+    for (const compression of ['none', 'gzip', 'zstd']) {
+      it(`${format}, ${compression} layers`, async () => {
+        if (compression === 'zstd' && !hasZstd) return;
+        const image = fresh(format);
+        await buildImage([{ ref: 'test:1', layers: spec(compression) }], image, format);
+        const { r } = await run(image);
+        expect(diffManifests(manifest(modelMerge(base)), readBack(r.fsmeta.path, r.devices.slice(1)))).toEqual([]);
+        expect(r.layers.map((l) => l.diffId)).toEqual(base.map((l) => `sha256:${createHash('sha256').update(layerTar(l)).digest('hex')}`));
+      });
+    }
+  }
+
+  it('--platform and --ref choose from (nested) indexes; attestation manifests are ignored', async () => {
+    const image = fresh('multi');
+    await buildImage(
+      [
+        { ref: 'app:1', platform: 'linux/amd64', layers: [{ entries: [{ path: 'amd64', data: '' }] }] },
+        { ref: 'app:1', platform: 'linux/arm64/v8', layers: [{ entries: [{ path: 'arm64', data: '' }] }] },
+        { ref: 'app:1', platform: 'unknown/unknown', layers: [{ entries: [{ path: 'attestation', data: '' }] }] },
+      ],
+      image,
+      'oci',
+      { nestedIndex: true, nestedRef: 'docker.io/library/app:1' },
+    );
+    const arm = await run(image, { platform: { os: 'linux', architecture: 'arm64', variant: 'v8' } });
+    expect(readBack(arm.r.fsmeta.path, arm.r.devices.slice(1)).map((e) => e.path)).toEqual(['.', 'arm64']);
+    const amd = await run(image, { platform: { os: 'linux', architecture: 'amd64' }, ref: 'app:1' });
+    expect(readBack(amd.r.fsmeta.path, amd.r.devices.slice(1)).map((e) => e.path)).toEqual(['.', 'amd64']);
+    await expect(run(image, { platform: { os: 'linux', architecture: 's390x' } })).rejects.toThrow(/no image for platform linux\/s390x/);
+  });
+
+  it('--layer tars in stack order, and rebuild from the layer images', async () => {
+    const tars = base.map((entries, i) => {
+      const p = fresh(`l${i}.tar`);
+      writeFileSync(p, i === 1 ? gzipSync(layerTar(entries)) : layerTar(entries));
+      return p;
+    });
+    const out = fresh('layers');
+    const r = await fsmerge({ layers: tars }, { output: join(out, 'fsmeta.erofs') });
+    const want = manifest(modelMerge(base));
+    expect(diffManifests(want, readBack(r.fsmeta.path, r.devices.slice(1)))).toEqual([]);
+    const re = await fsmerge({ layers: r.layers.map((l) => l.path) }, { output: join(out, 'rebuilt.erofs') });
+    expect(re.mode).toBe('rebuild');
+    expect(re.layers.map((l) => l.diffId)).toEqual(r.layers.map((l) => l.diffId));
+    expect(readFileSync(re.fsmeta.path).equals(readFileSync(r.fsmeta.path))).toBe(true);
+  });
+
+  it('--standalone holds all data in one image and keeps no blobs', async () => {
+    const image = fresh('sa');
+    await buildImage([{ layers: spec('gzip') }], image, 'oci');
+    const out = fresh('sa-out');
+    const r = await fsmerge({ image }, { output: join(out, 'all.erofs'), standalone: true });
+    expect(readdirSync(out)).toEqual(['all.erofs']);
+    expect(diffManifests(manifest(modelMerge(base)), readBack(r.fsmeta.path, []))).toEqual([]);
+  });
+});
+
+describe('the blob dir', () => {
+  it('reuses checked layer images, rebuilds damaged ones, and stays consistent under concurrent runs', async () => {
+    const image = fresh('cache');
+    await buildImage([{ layers: spec('gzip') }], image, 'oci-archive');
+    const blobs = fresh('blobs');
+    const runs = await Promise.all([0, 1, 2].map(() => run(image, { blobDir: blobs })));
+    const first = runs[0]!.r;
+    for (const { r } of runs) expect(r.layers.map((l) => l.path)).toEqual(first.layers.map((l) => l.path));
+    expect(readdirSync(blobs).sort()).toEqual(first.layers.map((l) => l.path.split('/').pop()).sort());
+    const again = await run(image, { blobDir: blobs });
+    expect(again.r.layers.every((l) => l.reused)).toBe(true);
+    const victim = first.layers[1]!.path;
+    truncateSync(victim, statSync(victim).size - 4096);
+    const repaired = await run(image, { blobDir: blobs });
+    expect(repaired.r.layers.map((l) => l.reused)).toEqual([true, false]);
+    expect(readFileSync(repaired.r.fsmeta.path).equals(readFileSync(first.fsmeta.path))).toBe(true);
+  });
+});
+
+describe('bad input: one-line error naming image and layer, exit 1, nothing written', () => {
+  async function expectRefused(image: string, re: RegExp): Promise<void> {
+    const out = fresh('bad');
+    const blobs = join(out, 'blobs');
+    const r = spawnSync(process.execPath, [cli, image, '-o', join(out, 'fsmeta.erofs'), '--vmdk', join(out, 'disk.vmdk'), '--raw', join(out, 'disk.img'), '--blobs', blobs], { encoding: 'utf8' });
+    expect(r.status).toBe(1);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(re);
+    expect(lines[0]).toContain(image);
+    expect(existsSync(out) ? readdirSync(out).filter((f) => f !== 'blobs') : []).toEqual([]);
+    // Whatever the blob dir holds are complete layer images, never a temporary file.
+    for (const f of existsSync(blobs) ? readdirSync(blobs) : []) {
+      expect(f).toMatch(/^sha256-[0-9a-f]{64}\.erofs$/);
+      expect(() => ErofsImage.open(join(blobs, f)).close()).not.toThrow();
+    }
+  }
+
+  async function imageWith(layers: unknown[], format = 'oci'): Promise<string> {
+    const image = fresh('img');
+    await buildImage([{ layers }], image, format);
+    return image;
+  }
+
+  const blobFile = (image: string, digest: string): string => join(image, 'blobs/sha256', digest.slice(7));
+  const layerDigests = (image: string): string[] => {
+    const index = JSON.parse(readFileSync(join(image, 'index.json'), 'utf8'));
+    const m = JSON.parse(readFileSync(blobFile(image, index.manifests[0].digest), 'utf8'));
+    return m.layers.map((l: { digest: string }) => l.digest);
+  };
+
+  it('missing blob', async () => {
+    const image = await imageWith(spec('gzip'));
+    rmSync(blobFile(image, layerDigests(image)[1]!));
+    await expectRefused(image, /layer 1 \(sha256:[0-9a-f]{64}\): missing blob/);
+  });
+
+  it('digest mismatch', async () => {
+    const image = await imageWith(spec('none'));
+    const f = blobFile(image, layerDigests(image)[1]!);
+    const b = readFileSync(f);
+    b[600] = b[600]! ^ 1;
+    writeFileSync(f, b);
+    await expectRefused(image, /layer 1 .*digest mismatch/);
+  });
+
+  it('diff ID mismatch', async () => {
+    const image = await imageWith([{ entries: base[0], diffId: `sha256:${'0'.repeat(64)}` }]);
+    await expectRefused(image, /layer 0 .*diff ID: digest mismatch/);
+  });
+
+  it('truncated gzip', async () => {
+    const gz = gzipSync(layerTar(base[0]));
+    await expectRefused(await imageWith([{ bytes: gz.subarray(0, gz.length - 20), compression: 'gzip', diffId: `sha256:${'1'.repeat(64)}` }]), /layer 0 .*(gzip|truncated|unexpected end)/i);
+  });
+
+  it('corrupt zstd', async () => {
+    if (!hasZstd) return;
+    const z = spawnSync('zstd', ['-c'], { input: layerTar(base[0]) }).stdout as Buffer;
+    const bad = Buffer.from(z);
+    bad.fill(0x55, 20, 60);
+    await expectRefused(await imageWith([{ bytes: bad, compression: 'zstd', diffId: `sha256:${'2'.repeat(64)}` }]), /layer 0 .*zstd/);
+  });
+
+  it('unknown media type', async () => {
+    await expectRefused(await imageWith([{ entries: base[0], mediaType: 'application/vnd.example.layer.v1.tar+lz5' }]), /layer 0 .*unknown layer media type/);
+  });
+
+  it('media type and magic disagree', async () => {
+    await expectRefused(await imageWith([{ entries: base[0], compression: 'none', mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip' }]), /layer 0 .*says gzip but the blob is not compressed/);
+  });
+
+  it('ambiguous multi-image archive without --ref', async () => {
+    const image = fresh('two');
+    await buildImage([{ ref: 'a:1', layers: spec('none') }, { ref: 'b:1', layers: spec('none') }], image, 'docker');
+    await expectRefused(image, /ambiguous: 2 images/);
+  });
+
+  it("path traversal: '..', absolute, through a symlinked parent", async () => {
+    await expectRefused(await imageWith([{ entries: [{ path: '../etc/passwd', data: 'x' }] }]), /layer 0 .*'\.\.'/);
+    await expectRefused(await imageWith([{ entries: [{ path: '/etc/passwd', data: 'x' }] }]), /layer 0 .*absolute/);
+    await expectRefused(await imageWith([{ entries: [{ path: 'etc', type: 'symlink', target: '/etc' }, { path: 'etc/passwd', data: 'x' }] }]), /layer 0 .*not a directory/);
+    await expectRefused(await imageWith([{ entries: [{ path: 'etc', type: 'symlink', target: '/etc' }] }, { entries: [{ path: 'etc/passwd', data: 'x' }] }]), /layer 1 .*symlink in a lower layer/);
+  });
+
+  it('hard link to a missing target', async () => {
+    await expectRefused(await imageWith([{ entries: base[0] }, { entries: [{ path: 'x', type: 'hardlink', target: 'nope' }] }]), /layer 1 .*hard link to missing target nope/);
+  });
+
+  it('a layer beyond the entry limits', async () => {
+    await expectRefused(await imageWith([{ entries: [{ path: `${'n'.repeat(256)}`, data: '' }] }]), /layer 0 .*longer than 255/);
+    await expectRefused(await imageWith([{ entries: [{ path: 'l', type: 'symlink', target: 't'.repeat(5000) }] }]), /layer 0 .*entry limit/);
+    const image = await imageWith([{ entries: base[0] }]);
+    const out = fresh('lim');
+    await expect(fsmerge({ image }, { output: join(out, 'f.erofs'), limits: { maxEntries: 2 } })).rejects.toThrow(/layer 0 .*more than 2 entries/);
+  });
+});
+
+describe('CLI', () => {
+  it('--json reports paths, sizes, diff IDs, device order and seconds; usage errors exit 2', async () => {
+    const image = fresh('cli');
+    await buildImage([{ layers: spec('gzip') }], image, 'oci');
+    const out = fresh('cli-out');
+    const r = spawnSync(process.execPath, [cli, image, '-o', join(out, 'fsmeta.erofs'), '--vmdk', join(out, 'disk.vmdk'), '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).toBe('');
+    const j = JSON.parse(r.stdout);
+    expect(j.devices).toEqual([join(out, 'fsmeta.erofs'), ...j.layers.map((l: { path: string }) => l.path)]);
+    expect(j.layers[0]).toMatchObject({ index: 0, diffId: expect.stringMatching(/^sha256:/), bytes: expect.any(Number) });
+    expect(typeof j.seconds).toBe('number');
+    expect(readFileSync(join(out, 'disk.vmdk'), 'utf8')).toContain('RW 2 FLAT "fsmeta.erofs" 0'.replace('2', String(j.fsmeta.bytes / 512)));
+    expect(spawnSync(process.execPath, [cli, '--nope'], { encoding: 'utf8' }).status).toBe(2);
+    expect(spawnSync(process.execPath, [cli, image], { encoding: 'utf8' }).status).toBe(2);
+    expect(spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
+  });
+});
