@@ -162,16 +162,16 @@ class Checker {
     if (ino.type === 'dir' && ino.i_size === 0) this.problem('BAD_SIZE', 'empty directory data (no "." and "..")', where);
     if (ino.type === 'file' || ino.type === 'dir' || ino.type === 'symlink') {
       const extents = this.attempt(where, () => this.img.fileExtents(nid));
-      if (extents) {
-        this.checkExtents(extents, where);
-        if (ino.type === 'file' && this.opts.data !== false) this.attempt(where, () => this.readAll(ino, extents));
-      }
+      // Data is read only where every reference is in range: one problem, one report.
+      if (extents && this.checkExtents(extents, where) && ino.type === 'file' && this.opts.data !== false) this.attempt(where, () => this.readAll(ino, extents));
     }
     return ino;
   }
 
-  private checkExtents(extents: FileExtent[], where: ErofsWhere): void {
+  /** Reports references outside their device; true when there are none. */
+  private checkExtents(extents: FileExtent[], where: ErofsWhere): boolean {
     const sb = this.img.superblock;
+    const before = this.result.errors.length;
     for (const e of extents) {
       const at = { ...where, offset: e.offset };
       if (e.kind === 'data') {
@@ -182,6 +182,7 @@ class Checker {
         this.problem('BLOCK_OUT_OF_RANGE', `pcluster of ${e.physicalLength} bytes at ${e.physical} lies outside the image`, at);
       }
     }
+    return this.result.errors.length === before;
   }
 
   /** Reads every stored byte (holes cost nothing, so huge sparse files stay cheap). */
