@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// fsmerge against the erofs-utils 1.8 pipeline containerd's EROFS differ and snapshotter use:
+// per layer `mkfs.erofs --tar=f --aufs -Enoinline_data Ln.erofs`, then
+// `mkfs.erofs --aufs --ovlfs-strip=1 fsmeta.erofs L0.erofs ...`, on the Debian image from
+// tools/make-debian-oci.sh, gzip and uncompressed layers. Cold runs (empty blob dir), the two
+// pipelines alternating, median of RUNS (default 3). Wall time and peak RSS (GNU time).
+// Writes the "## fsmerge" section of docs/BENCHMARKS.md.
+// Usage: node tools/bench/fsmerge.mjs [IMAGE_CACHE_DIR]   (needs root, the trixie chroot, tsc -b)
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const repo = resolve(import.meta.dirname, '../..');
+const trixie = process.env.TRIXIE_ROOT ?? '/var/cache/fstools/trixie';
+const src = resolve(process.argv[2] ?? join(process.env.FSTOOLS_CACHE ?? '/var/cache/fstools', 'debian-oci'));
+const runs = Number(process.env.RUNS ?? 3);
+if (!existsSync(join(src, '.complete'))) throw new Error(`no Debian image at ${src}: run tools/make-debian-oci.sh`);
+const work = join(trixie, 'tmp', `fsmerge-bench-${process.pid}`);
+mkdirSync(work, { recursive: true });
+const inChroot = (p) => '/' + p.slice(trixie.length + 1);
+
+/** Runs a command under GNU time: wall seconds and peak RSS (KiB). */
+function timed(cmd, args, opts = {}) {
+  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
+  const last = r.stderr.trim().split('\n').pop();
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
+  const [secs, kib] = last.split(' ').map(Number);
+  return { secs, kib };
+}
+
+function layerBlobs(layout) {
+  const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
+  const m = JSON.parse(readFileSync(join(layout, 'blobs/sha256', index.manifests[0].digest.slice(7)), 'utf8'));
+  return m.layers.map((l) => ({ path: join(layout, 'blobs/sha256', l.digest.slice(7)), gzip: l.mediaType.endsWith('gzip') }));
+}
+
+function erofsUtils(layout) {
+  const out = join(work, 'eu');
+  rmSync(out, { recursive: true, force: true });
+  mkdirSync(out);
+  let secs = 0;
+  let kib = 0;
+  const images = [];
+  // The layer blobs are made visible inside the chroot by hard links (same filesystem) or copies.
+  for (const [i, l] of layerBlobs(layout).entries()) {
+    const blob = join(out, `L${i}.blob`);
+    spawnSync('cp', ['--reflink=auto', l.path, blob]);
+    const img = join(out, `L${i}.erofs`);
+    const t = timed('chroot', [trixie, 'mkfs.erofs', '--quiet', '--tar=f', '--aufs', '-Enoinline_data', ...(l.gzip ? ['--ungzip'] : []), inChroot(img), inChroot(blob)]);
+    secs += t.secs;
+    kib = Math.max(kib, t.kib);
+    images.push(inChroot(img));
+  }
+  const t = timed('chroot', [trixie, 'mkfs.erofs', '--quiet', '--aufs', '--ovlfs-strip=1', inChroot(join(out, 'fsmeta.erofs')), ...images]);
+  secs += t.secs;
+  kib = Math.max(kib, t.kib);
+  const bytes = statSync(join(out, 'fsmeta.erofs')).size;
+  rmSync(out, { recursive: true, force: true });
+  return { secs, kib, fsmetaBytes: bytes };
+}
+
+function fsmerge(layout) {
+  const out = join(work, 'fm');
+  rmSync(out, { recursive: true, force: true });
+  const t = timed(process.execPath, [join(repo, 'packages/oci-fsmerge/dist/cli.js'), layout, '-o', join(out, 'fsmeta.erofs'), '-q']);
+  const bytes = statSync(join(out, 'fsmeta.erofs')).size;
+  rmSync(out, { recursive: true, force: true });
+  return { ...t, fsmetaBytes: bytes };
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const rows = [];
+try {
+  for (const [name, layout] of [['gzip', join(src, 'oci-gzip')], ['uncompressed', join(src, 'oci-plain')]]) {
+    const a = [];
+    const b = [];
+    for (let i = 0; i < runs; i++) {
+      a.push(fsmerge(layout));
+      b.push(erofsUtils(layout));
+    }
+    const fm = { secs: median(a.map((x) => x.secs)), kib: median(a.map((x) => x.kib)), bytes: a[0].fsmetaBytes };
+    const eu = { secs: median(b.map((x) => x.secs)), kib: median(b.map((x) => x.kib)), bytes: b[0].fsmetaBytes };
+    rows.push({ name, fm, eu });
+    console.log(`${name}: fsmerge ${fm.secs}s ${fm.kib} KiB, erofs-utils ${eu.secs}s ${eu.kib} KiB`);
+  }
+} finally {
+  rmSync(work, { recursive: true, force: true });
+}
+
+const size = readdirSync(src)
+  .filter((f) => /^L\d\.tar$/.test(f))
+  .reduce((n, f) => n + statSync(join(src, f)).size, 0);
+const mib = (k) => (k / 1024).toFixed(0);
+const section = [
+  '## fsmerge',
+  '',
+  `fsmerge (2 worker threads) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} alternating runs on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
+  '',
+  '| layers | fsmerge wall | erofs-utils wall | ratio (erofs-utils / fsmerge) | fsmerge peak RSS | erofs-utils peak RSS | fsmeta bytes (fsmerge / erofs-utils) |',
+  '|---|---|---|---|---|---|---|',
+  ...rows.map((r) => `| ${r.name} | ${r.fm.secs.toFixed(2)} s | ${r.eu.secs.toFixed(2)} s | ${(r.eu.secs / r.fm.secs).toFixed(2)} | ${mib(r.fm.kib)} MiB | ${mib(r.eu.kib)} MiB | ${r.fm.bytes} / ${r.eu.bytes} |`),
+  '',
+  'erofs-utils: per layer `mkfs.erofs --tar=f --aufs -Enoinline_data [--ungzip]`, one after another, then `mkfs.erofs --aufs --ovlfs-strip=1 fsmeta.erofs L0.erofs ...`; its time is the sum and its RSS the largest of those processes. fsmerge: `fsmerge IMAGE -o fsmeta.erofs` (verifies every digest, converts layers in parallel, merges, writes fsmeta).',
+  '',
+].join('\n');
+const docs = join(repo, 'docs/BENCHMARKS.md');
+let text = existsSync(docs) ? readFileSync(docs, 'utf8') : '# Benchmarks\n\n';
+const start = text.indexOf('## fsmerge');
+if (start >= 0) {
+  const next = text.indexOf('\n## ', start + 1);
+  text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '');
+} else text = text.trimEnd() + '\n\n' + section;
+writeFileSync(docs, text);
+console.log(`wrote ${docs}`);
