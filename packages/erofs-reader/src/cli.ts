@@ -1,9 +1,7 @@
-#!/usr/bin/env node
 import { writeSync } from 'node:fs';
 import type { ByteString } from '@fstools/fstree';
 import { InputError, displayName, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
 import yargs from 'yargs';
-import { hideBin } from 'yargs/helpers';
 import { extract } from './extract.js';
 import { featureNames } from './features.js';
 import { fsck } from './fsck.js';
@@ -74,6 +72,7 @@ function statJson(st: ErofsStat): Record<string, unknown> {
   return { ...st, mode: st.mode.toString(8).padStart(4, '0') };
 }
 
+/** Runs the erofs-ts command line on `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const parser = yargs(argv)
@@ -159,5 +158,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-
-process.exitCode = await main(hideBin(process.argv));

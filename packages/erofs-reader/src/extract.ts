@@ -102,12 +102,18 @@ function makeSpecial(dest: string, host: Buffer, inode: Inode): string | undefin
   return undefined;
 }
 
-/** Writes a file's bytes, skipping all-zero chunks so holes stay holes. */
+/** Zero runs this long (and aligned) are left as holes. */
+const HOLE_GRAIN = 4096;
+
+/** Writes a file's bytes, skipping all-zero blocks so holes stay holes. */
 function writeFile(host: Buffer, inode: Inode & { type: 'file' }): void {
   const fd = openSync(host, 'w', 0o600);
   try {
     forEachChunk(inode, 1 << 20, (chunk, pos) => {
-      if (chunk.some((b) => b !== 0)) writeSync(fd, chunk, 0, chunk.length, pos);
+      for (let o = 0; o < chunk.length; o += HOLE_GRAIN) {
+        const piece = chunk.subarray(o, o + HOLE_GRAIN);
+        if (piece.some((b) => b !== 0)) writeSync(fd, piece, 0, piece.length, pos + o);
+      }
     });
     ftruncateSync(fd, inode.size);
   } finally {

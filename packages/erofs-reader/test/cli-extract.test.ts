@@ -1,0 +1,110 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { diffManifests, manifest, manifestText } from '@fstools/fstree';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ErofsImage, extract } from '../src/index.js';
+import { hasCommand, isRoot, oracle } from '../../../test/helpers/oracles.js';
+import { has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const run18 = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot');
+const canXattr = oracle('setfattr', hasCommand('setfattr'), 'apt-get install attr');
+
+function cli(...args: string[]): { status: number; stdout: string; stderr: string } {
+  if (!existsSync(bin)) throw new Error(`${bin} missing: build first (npx tsc -b packages/erofs-reader)`);
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe.runIf(run18)('extract and the erofs-ts CLI', () => {
+  let dir: ReturnType<typeof scratch>;
+  let src: string;
+  let image: string;
+  let expected: ReturnType<typeof hostManifest>;
+
+  beforeAll(() => {
+    dir = scratch();
+    src = join(dir.host, 'src');
+    makeSourceTree(src, { bigDir: 30 });
+    expected = hostManifest(src);
+    image = join(dir.host, 'img.erofs');
+    mkfs('1.8', image, src, ['-zlz4hc', '-Eztailpacking']);
+  });
+  afterAll(() => dir?.cleanup());
+
+  it.runIf(isRoot && canXattr)('extract reproduces the tree: types, modes, owners, mtimes, xattrs, hardlinks, holes', () => {
+    const dest = join(dir.host, 'out');
+    const img = ErofsImage.open(image);
+    try {
+      const r = extract(img, dest);
+      expect(r.warnings).toEqual([]);
+    } finally {
+      img.close();
+    }
+    // Node's utimes takes float seconds: mtimes survive to about a microsecond, not to the ns.
+    const got = hostManifest(dest);
+    const strip = (m: ReturnType<typeof hostManifest>) => m.map(({ mtime: _, ...e }) => e);
+    const diff = diffManifests(strip(expected), strip(got));
+    expect(diff, diff.join('\n')).toEqual([]);
+    for (const [i, e] of expected.entries()) expect(Math.abs(Number(BigInt(e.mtime!) - BigInt(got[i]!.mtime!))), e.path).toBeLessThan(2000);
+    const sparse = spawnSync('du', ['-k', join(dest, 'sparse.img')], { encoding: 'utf8' }).stdout;
+    expect(Number(sparse.split('\t')[0])).toBeLessThan(1024);
+  });
+
+  it('manifest prints the canonical manifest', () => {
+    const r = cli('manifest', image);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(manifestText(expected));
+  });
+
+  it('info, ls, stat, cat (text and --json)', () => {
+    const info = JSON.parse(cli('info', '--json', image).stdout);
+    expect(info).toMatchObject({ blockSize: 4096, checksum: 'ok', features: { incompat: expect.arrayContaining(['ztailpacking']) } });
+    expect(cli('info', image).stdout).toContain('blockSize: 4096');
+    const ls = cli('ls', image, '/sub');
+    expect(ls.status).toBe(0);
+    expect(ls.stdout).toMatch(/^dir +0755 +70000 +65534 +\d+ deeper$/m);
+    expect(JSON.parse(cli('ls', '--json', image, '/').stdout).map((e: { name: string }) => e.name)).toContain('ünïcødé-名前.txt');
+    const st = JSON.parse(cli('stat', '--json', image, '/suid').stdout);
+    expect(st).toMatchObject({ type: 'file', mode: '4755', xattrs: { 'security.capability': '0000000200200000000000000000000000000000' } });
+    expect(cli('stat', image, '/link').stdout).toContain('target: small.txt');
+    const cat = spawnSync(process.execPath, [bin, 'cat', image, '/text.txt']);
+    expect(Buffer.compare(cat.stdout, readFileSync(join(src, 'text.txt')))).toBe(0);
+    expect(cli('cat', image, 'b64:' + Buffer.from([0x72, 0x61, 0x77, 0x2d, 0xff, 0xfe, 0x80]).toString('base64')).stdout).toBe('not utf-8');
+  });
+
+  it('fsck: exit 0 when clean, 1 with one line per problem, --json', () => {
+    expect(cli('fsck', image)).toMatchObject({ status: 0, stdout: expect.stringMatching(/^ok: /) });
+    const bad = join(dir.host, 'bad.erofs');
+    const b = readFileSync(image);
+    b[1024 + 4]! ^= 0xff;
+    writeFileSync(bad, b);
+    const r = cli('fsck', bad);
+    expect(r.status).toBe(1);
+    expect(r.stdout.split('\n')[0]).toMatch(new RegExp(`^${bad}: superblock checksum`));
+    const j = JSON.parse(cli('fsck', '--json', bad).stdout);
+    expect(j).toMatchObject({ ok: false, errors: [{ code: 'BAD_CHECKSUM' }] });
+  });
+
+  it('exit codes: 1 for errors (one line "<file>: <problem>"), 2 for usage', () => {
+    const missing = cli('ls', image, '/no/such');
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toBe(`${image}: no such file or directory (path /no)\n`);
+    expect(cli('cat', image, '/sub').status).toBe(1);
+    expect(cli('info', join(dir.host, 'absent.erofs')).status).toBe(1);
+    expect(cli('frobnicate', image).status).toBe(2);
+    expect(cli().status).toBe(2);
+    expect(cli('stat', image).status).toBe(2);
+  });
+
+  it('toTree matches the source for the image under test', () => {
+    const img = ErofsImage.open(image);
+    try {
+      expect(diffManifests(expected, manifest(img.toTree()))).toEqual([]);
+    } finally {
+      img.close();
+    }
+  });
+});
