@@ -7,6 +7,8 @@ import { byteString, InputError } from '@fstools/fstree';
  * Names are carried NUL-separated and every other output is matched back to a known name, so any
  * byte in a name survives. The host turns the facts into canonical manifest entries. getfattr is
  * called by path: busybox's own getfattr applet (1.37) cannot dump every namespace in hex.
+ * xargs runs `busybox stat`, not `stat`: busybox xargs runs a "nofork" applet such as stat inside
+ * its own process, which garbles its argument buffer once the list spans several batches.
  *
  * Files written to OUT:
  *   paths    every path under ROOT (./-prefixed, "." first), NUL-terminated
@@ -20,11 +22,11 @@ walk() {
   mkdir -p "$2" && (
     cd "$1" || exit 1
     find . -xdev -print0 > "$2/paths" || exit 1
-    xargs -0 stat -c '%f %u %g %h %d %i %t %T %s %Y %y' < "$2/paths" > "$2/stat" || exit 1
+    xargs -0 busybox stat -c '%f %u %g %h %d %i %t %T %s %Y %y' < "$2/paths" > "$2/stat" || exit 1
     find . -xdev -type f -print0 > "$2/files" || exit 1
-    xargs -0 -r sha256sum < "$2/files" > "$2/sha256" || exit 1
+    xargs -0 -r busybox sha256sum < "$2/files" > "$2/sha256" || exit 1
     find . -xdev -type l -print0 > "$2/links" || exit 1
-    xargs -0 -r stat -c '%N' < "$2/links" > "$2/targets" || exit 1
+    xargs -0 -r busybox stat -c '%N' < "$2/links" > "$2/targets" || exit 1
     /usr/bin/getfattr -R -P -h -d -m - -e hex . > "$2/xattrs" || exit 1
   )
 }
