@@ -49,10 +49,11 @@ layer_tar() { # upperdir out.tar
   find "$up" -type c | while read -r f; do
     if [ "$(stat -c '%t:%T' "$f")" = "0:0" ]; then rm "$f"; : > "$(dirname "$f")/.wh.$(basename "$f")"; fi
   done
-  { getfattr -R -P --absolute-names -n trusted.overlay.opaque "$up" 2>/dev/null || true; } | awk '/^# file: /{print substr($0, 9)}' | while read -r d; do
-    setfattr -x trusted.overlay.opaque "$d" 2>/dev/null || true; : > "$d/.wh..wh..opq"
+  # "y" marks an opaque directory; since Linux 6.7 "x" only says "may hold whiteouts".
+  { getfattr -R -P --absolute-names -e text -n trusted.overlay.opaque "$up" 2>/dev/null || true; } | awk '/^# file: /{f=substr($0, 9)} /^trusted.overlay.opaque="y"/{print f}' | while read -r d; do
+    : > "$d/.wh..wh..opq"
   done
-  for a in trusted.overlay.origin trusted.overlay.impure trusted.overlay.redirect; do
+  for a in trusted.overlay.opaque trusted.overlay.origin trusted.overlay.impure trusted.overlay.redirect; do
     { getfattr -R -P --absolute-names -n $a "$up" 2>/dev/null || true; } | awk '/^# file: /{print substr($0, 9)}' | while read -r f; do setfattr -x $a "$f" 2>/dev/null || true; done
   done
   tar --format=pax --numeric-owner --xattrs --xattrs-include='security.*' --xattrs-include='user.*' --sort=name -C "$up" -cf "$2" .
