@@ -14,6 +14,8 @@ export class DataArea {
   private stageStart: number;
   private stageBlocks = 0;
   private readonly zero: Buffer;
+  /** One file is written at a time: its partial-block carry lives here, not per file. */
+  readonly carry: Buffer;
 
   constructor(
     private readonly out: OutputFile,
@@ -25,6 +27,7 @@ export class DataArea {
     this.stageStart = firstBlock;
     this.stage = Buffer.alloc(Math.max(STAGE_BYTES, blockSize));
     this.zero = Buffer.alloc(blockSize);
+    this.carry = Buffer.alloc(blockSize);
   }
 
   /** Appends one block (shorter input is zero padded); says whether it held any non-zero byte. */
@@ -33,7 +36,6 @@ export class DataArea {
     const at = this.stageBlocks * this.blockSize;
     this.stage.set(bytes, at);
     if (bytes.length < this.blockSize) this.stage.fill(0, at + bytes.length, at + this.blockSize);
-    this.fingerprint.update(bytes);
     this.stageBlocks++;
     this.next++;
     return !this.stage.subarray(at, at + this.blockSize).equals(this.zero);
@@ -50,17 +52,9 @@ export class DataArea {
     this.next = block;
   }
 
-  /** Allocates blocks written later by someone else (no data, no fingerprint). */
-  reserve(blocks: number): number {
-    this.flush();
-    const at = this.next;
-    this.next += blocks;
-    this.stageStart = this.next;
-    return at;
-  }
-
   flush(): void {
     const bs = this.blockSize;
+    this.fingerprint.update(this.stage.subarray(0, this.stageBlocks * bs));
     let run = -1;
     for (let i = 0; i <= this.stageBlocks; i++) {
       const zero = i === this.stageBlocks || this.stage.subarray(i * bs, (i + 1) * bs).equals(this.zero);
@@ -118,7 +112,7 @@ export class FileSink {
     private readonly mode: SinkMode,
   ) {
     const bs = area.blockSize;
-    this.carry = Buffer.alloc(bs);
+    this.carry = area.carry;
     this.start = area.next;
     this.chunk.start = area.next;
     this.tailLen = mode.inlineTail && mode.chunkBits === undefined ? size % bs : 0;

@@ -17,6 +17,7 @@ import { dirBlockBytes, encodeDirBlock, splitDirBlocks } from './dirent.js';
 import { encodeInode, encodeRdev, fitsCompact, inodeSize } from './inode.js';
 import { MetaPacker } from './meta-packer.js';
 import type { ScratchFile } from './output-file.js';
+import type { RegionWriter } from './region-writer.js';
 import type { EncodedXattr } from './xattr.js';
 import { encodeIbody, encodeXattr, SharedXattrs, xattrIcount } from './xattr.js';
 import type { LongPrefix } from './xattr-prefix.js';
@@ -38,8 +39,8 @@ type Tail = { kind: 'scratch'; offset: number; length: number } | { kind: 'bytes
 
 interface Node {
   inode: Inode;
-  /** Where the inode was first met, for error messages. */
-  path: string;
+  /** The name it was first met under (with `parent`, its path for error messages). */
+  name: ByteString;
   parent: Node | undefined;
   nlink: number;
   extended: boolean;
@@ -85,36 +86,39 @@ export class Layout {
   ) {
     const links = tree.linkCounts();
     const byInode = new Map<Inode, Node>();
-    const xattrs = new Map<Node, EncodedXattr[]>();
+    const xattrs = new Map<Node, EncodedXattr[]>(); // only inodes that have any
     // Breadth-first: the root first (its nid must fit 16 bits), then each directory's children
     // together, so lookups touch few metadata blocks.
-    const queue: Array<{ dir: DirInode; node: Node; path: ByteString }> = [];
-    const add = (inode: Inode, parent: Node | undefined, path: ByteString): Node => {
-      const known = byInode.get(inode);
-      if (known) return known;
-      const where = displayName(path) || '/';
-      const node: Node = { inode, path: where, parent, nlink: links.get(inode)!, extended: false, ibody: Buffer.alloc(0), datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
+    const queue: Array<{ dir: DirInode; node: Node }> = [];
+    const add = (inode: Inode, parent: Node | undefined, name: ByteString): void => {
+      if (byInode.has(inode)) return;
+      const node: Node = { inode, name, parent, nlink: links.get(inode)!, extended: false, ibody: NO_XATTRS, datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
       node.parent ??= node;
       byInode.set(inode, node);
       this.nodes.push(node);
-      const encoded = [...inode.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([name, value]) => encodeXattr(name, value, opts.longPrefixes, xx, where));
-      encoded.forEach((x) => this.shared.count(x));
-      xattrs.set(node, encoded);
-      if (inode.type === 'dir') queue.push({ dir: inode, node, path });
-      return node;
+      if (inode.xattrs.size > 0) {
+        const encoded = [...inode.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => encodeXattr(k, value, opts.longPrefixes, xx, pathOf(node)));
+        encoded.forEach((x) => this.shared.count(x));
+        xattrs.set(node, encoded);
+      }
+      if (inode.type === 'dir') queue.push({ dir: inode, node });
     };
     add(tree.root, undefined, '');
     for (let q = 0; q < queue.length; q++) {
-      const { dir, node, path } = queue[q]!;
-      for (const name of sortedNames(dir)) add(dir.entries.get(name)!, node, path ? `${path}/${name}` : name);
+      const { dir, node } = queue[q]!;
+      for (const name of sortedNames(dir)) add(dir.entries.get(name)!, node, name);
     }
+    this.nodeIndex = byInode;
     this.shared.seal();
 
     let extraNext = dataEnd;
     for (const node of this.nodes) {
-      node.ibody = encodeIbody(xattrs.get(node)!, this.shared);
-      if (node.ibody.length > 0) this.hasXattrs = true;
-      if (xattrIcount(node.ibody.length) > 0xffff) throw new InputError(node.path, 'xattrs too large for one EROFS inode');
+      const encoded = xattrs.get(node);
+      if (encoded) {
+        node.ibody = encodeIbody(encoded, this.shared);
+        this.hasXattrs = true;
+        if (xattrIcount(node.ibody.length) > 0xffff) throw new InputError(pathOf(node), 'xattrs too large for one EROFS inode');
+      }
       this.decideContent(node);
       if (node.extra) {
         node.extra.blkaddr = extraNext;
@@ -189,7 +193,7 @@ export class Layout {
         const target = bytesOf(inode.target);
         size = target.length;
         // Linux reads at most PATH_MAX - 1 bytes of a link (page_get_link): longer would be cut.
-        if (size > SYMLINK_MAX) throw new InputError(node.path, `symlink target of ${size} bytes is longer than ${SYMLINK_MAX}`);
+        if (size > SYMLINK_MAX) throw new InputError(pathOf(node), `symlink target of ${size} bytes is longer than ${SYMLINK_MAX}`);
         const tailLen = size % bs;
         const blocks = Math.ceil(size / bs);
         this.contentLayout(node, blocks, tailLen === 0 ? bs : tailLen, { kind: 'bytes', bytes: target.subarray(size - (tailLen === 0 ? Math.min(bs, size) : tailLen)) });
@@ -229,7 +233,7 @@ export class Layout {
   private deviceChunks(node: Node, device: ImageDevice, offset: number, size: number): void {
     const bs = this.opts.blockSize;
     const id = this.opts.devices.indexOf(device);
-    const where = node.path;
+    const where = pathOf(node);
     if (id < 0) throw new InputError(where, `data refers to device ${device.tag}, which is not among the image's devices`);
     if (device.blockSize !== bs) throw new InputError(where, `device ${device.tag} has ${device.blockSize}-byte blocks, the image ${bs}`);
     if (offset % bs !== 0) throw new InputError(where, `data at byte ${offset} of device ${device.tag} is not block aligned`);
@@ -253,16 +257,19 @@ export class Layout {
   }
 
   /**
-   * Writes directory/symlink blocks, the shared xattr area and the metadata area into `region`,
-   * which holds the image from block `regionStart` to the end.
+   * Writes directory and symlink blocks, the shared xattr area and the inode records, in
+   * increasing offset order through `w`.
    */
-  emit(region: Buffer, regionStart: number, scratch: ScratchFile): void {
+  emit(w: RegionWriter, scratch: ScratchFile): void {
     const bs = this.opts.blockSize;
-    const at = (blkaddr: number): number => (blkaddr - regionStart) * bs;
-    this.shared.bytes().copy(region, at(this.xattrBlkaddr || this.metaBlkaddr));
-    const metaStart = at(this.metaBlkaddr);
-    this.nodes.forEach((node, i) => {
-      const off = metaStart + node.recordOffset;
+    for (const node of this.nodes) if (node.extra) this.emitExtra(node, w.slice(node.extra.blkaddr * bs, node.extra.blocks * bs));
+    const shared = this.shared.bytes();
+    if (shared.length > 0) shared.copy(w.slice(this.xattrBlkaddr * bs, shared.length));
+    const metaStart = this.metaBlkaddr * bs;
+    const order = this.nodes.map((_, i) => i).sort((a, b) => this.nodes[a]!.recordOffset - this.nodes[b]!.recordOffset);
+    for (const i of order) {
+      const node = this.nodes[i]!;
+      const buf = w.slice(metaStart + node.recordOffset, this.recordSize(node));
       const st = this.opts.stored(node.inode);
       const mtime = splitTime(st.mtime);
       encodeInode(
@@ -280,57 +287,65 @@ export class Layout {
           i_mtime: mtime.sec,
           i_mtime_nsec: mtime.nsec,
         },
-        region,
-        off,
+        buf,
+        0,
       );
-      const afterInode = off + inodeSize(node.extended);
-      node.ibody.copy(region, afterInode);
-      const contentAt = afterInode + node.ibody.length;
+      const contentAt = inodeSize(node.extended) + node.ibody.length;
+      node.ibody.copy(buf, inodeSize(node.extended));
       if (node.chunks) {
         const unit = chunkEntrySize(node.chunks.indexes);
-        const start = off + Math.ceil((contentAt - off) / unit) * unit;
-        encodeChunks(node.chunks.refs, node.chunks.indexes, region, start);
+        encodeChunks(node.chunks.refs, node.chunks.indexes, buf, Math.ceil(contentAt / unit) * unit);
+      } else if (node.tail?.kind === 'dir') {
+        this.encodeDirBlock(node, node.dir!.perBlock.length - 1, buf, contentAt);
+      } else if (node.tail?.kind === 'bytes') {
+        node.tail.bytes.copy(buf, contentAt);
+      } else if (node.tail?.kind === 'scratch') {
+        scratch.read(node.tail.offset, node.tail.length).copy(buf, contentAt);
       }
-      if (node.dir) this.emitDir(node, region, at, contentAt);
-      else if (node.tail) this.tailBytes(node.tail, scratch).copy(region, contentAt);
-      if (node.inode.type === 'symlink' && node.extra) {
-        const target = bytesOf(node.inode.target);
-        const stored = node.tail ? target.subarray(0, node.extra.blocks * bs) : target;
-        stored.copy(region, at(node.extra.blkaddr));
-      }
-    });
+    }
+    w.flush();
   }
 
-  private emitDir(node: Node, region: Buffer, at: (blkaddr: number) => number, tailAt: number): void {
+  /** Blocks of a directory or symlink stored apart from its inode. */
+  private emitExtra(node: Node, buf: Buffer): void {
     const bs = this.opts.blockSize;
+    if (node.dir) {
+      for (let b = 0; b < node.extra!.blocks; b++) this.encodeDirBlock(node, b, buf, b * bs);
+    } else if (node.inode.type === 'symlink') {
+      bytesOf(node.inode.target).subarray(0, node.extra!.blocks * bs).copy(buf);
+    }
+  }
+
+  /** Directory block `b`: its entries with the nids they now have. */
+  private encodeDirBlock(node: Node, b: number, buf: Buffer, off: number): void {
     const dir = node.inode as DirInode;
     const { names, perBlock } = node.dir!;
-    let i = 0;
-    perBlock.forEach((count, b) => {
-      const entries: DirentSource[] = names.slice(i, i + count).map((name) => {
-        const target = name === '.' ? node : name === '..' ? node.parent! : this.nodeOf(dir.entries.get(name)!);
-        return { name, nid: target.nid, file_type: EROFS_FT[target.inode.type] };
-      });
-      i += count;
-      const inlineBlock = node.tail !== undefined && b === perBlock.length - 1;
-      encodeDirBlock(entries, region, inlineBlock ? tailAt : at(node.extra!.blkaddr) + b * bs);
+    let first = 0;
+    for (let i = 0; i < b; i++) first += perBlock[i]!;
+    const entries: DirentSource[] = names.slice(first, first + perBlock[b]!).map((name) => {
+      const target = name === '.' ? node : name === '..' ? node.parent! : this.nodeOf(dir.entries.get(name)!);
+      return { name, nid: target.nid, file_type: EROFS_FT[target.inode.type] };
     });
+    encodeDirBlock(entries, buf, off);
   }
 
-  private nodeIndex: Map<Inode, Node> | undefined;
+  private readonly nodeIndex: Map<Inode, Node>;
   private nodeOf(inode: Inode): Node {
-    this.nodeIndex ??= new Map(this.nodes.map((n) => [n.inode, n]));
     return this.nodeIndex.get(inode)!;
   }
 
-  private tailBytes(tail: Tail, scratch: ScratchFile): Buffer {
-    if (tail.kind === 'scratch') return scratch.read(tail.offset, tail.length);
-    if (tail.kind === 'bytes') return tail.bytes;
-    return Buffer.alloc(0);
-  }
+
 }
 
 const SYMLINK_MAX = 4095;
+const NO_XATTRS = Buffer.alloc(0);
+
+/** A node's path (where it was first met), for error messages only. */
+function pathOf(node: Node): string {
+  const parts: ByteString[] = [];
+  for (let n = node; n.parent !== n; n = n.parent!) parts.push(n.name);
+  return displayName(parts.reverse().join('/')) || '/';
+}
 
 function tailLength(tail: Tail): number {
   return tail.kind === 'bytes' ? tail.bytes.length : tail.length;

@@ -1,4 +1,4 @@
-import { closeSync, fsyncSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import { describeSystemError, InputError } from '@fstools/fstree';
@@ -47,8 +47,8 @@ export class OutputFile {
     ftruncateSync(this.fd, size);
   }
 
+  /** Moves the finished image into place (no fsync, like mkfs tools: durability is the caller's call). */
   commit(): void {
-    fsyncSync(this.fd);
     closeSync(this.fd);
     this.closed = true;
     try {
@@ -71,8 +71,6 @@ export class OutputFile {
   }
 }
 
-/** Scratch contents up to this size are read back with one read instead of one per piece. */
-const SCRATCH_WHOLE_READ = 256 << 20;
 const SCRATCH_STAGE = 1 << 20;
 
 /**
@@ -83,7 +81,6 @@ export class ScratchFile {
   private flushed = 0;
   private pending: Buffer[] = [];
   private pendingBytes = 0;
-  private whole: Buffer | undefined;
   private readonly fd: number;
 
   constructor(besides: string) {
@@ -107,8 +104,7 @@ export class ScratchFile {
 
   read(offset: number, length: number): Buffer {
     this.flush();
-    if (this.whole === undefined && this.flushed <= SCRATCH_WHOLE_READ) this.whole = this.pread(0, this.flushed);
-    return this.whole ? this.whole.subarray(offset, offset + length) : this.pread(offset, length);
+    return this.pread(offset, length);
   }
 
   close(): void {

@@ -21,6 +21,7 @@ import { xxhashApi } from './hash.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
 import { OutputFile, ScratchFile } from './output-file.js';
+import { RegionWriter } from './region-writer.js';
 import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
 import { encodeXattr } from './xattr.js';
 import type { LongPrefix } from './xattr-prefix.js';
@@ -73,13 +74,13 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
   const b = await ImageBuilder.start(output, opts);
   try {
     const seen = new Set<FileData>();
+    const buf = Buffer.allocUnsafe(1 << 20);
     for (const { inode, path } of tree.walk()) {
       if (inode.type !== 'file' || inode.size === 0 || inode.data.kind === 'device' || seen.has(inode.data)) continue;
       seen.add(inode.data);
       const sink = b.sink(inode.size, inode.xattrs, path);
       const r = openData(inode);
       try {
-        const buf = Buffer.allocUnsafe(Math.min(inode.size, 1 << 20));
         for (let pos = 0; pos < inode.size; pos += buf.length) {
           const piece = buf.subarray(0, Math.min(buf.length, inode.size - pos));
           r.read(piece, pos);
@@ -184,10 +185,9 @@ class ImageBuilder {
     const epoch = limit ?? commonMtime(tree, stored);
     const devices = this.opts.devices ?? [];
     const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch, stored }, dataEnd, this.xx);
-    const region = Buffer.alloc((layout.totalBlocks - dataEnd) * bs);
-    layout.emit(region, dataEnd, this.scratch);
+    const metaHash = createHash('sha256');
+    layout.emit(new RegionWriter(this.out, metaHash), this.scratch);
     this.scratch.close();
-    this.out.write(region, dataEnd * bs);
 
     const head = Buffer.alloc(this.geo.headerBlocks * bs);
     let mapped = layout.totalBlocks;
@@ -198,7 +198,7 @@ class ImageBuilder {
     });
     encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
     encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
-    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint.digest(), region, this.geo);
+    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint.digest(), metaHash.digest(), this.geo);
     const built = splitTime(epoch);
     encodeSuperBlock(
       {
@@ -319,10 +319,10 @@ function formatUuid(b: Uint8Array): string {
 }
 
 /** A UUID from the content: data fingerprint and metadata, marked as RFC 9562 version 8. */
-function deriveUuid(dataDigest: bigint, region: Buffer, geo: Geometry): Uint8Array {
+function deriveUuid(dataDigest: bigint, metaDigest: Buffer, geo: Geometry): Uint8Array {
   const h = createHash('sha256');
   h.update(dataDigest.toString(16));
-  h.update(region);
+  h.update(metaDigest);
   h.update(JSON.stringify({ bs: geo.blockSize, chunk: geo.chunkBits }));
   const u = new Uint8Array(h.digest().subarray(0, 16));
   u[6] = (u[6]! & 0x0f) | 0x80;
