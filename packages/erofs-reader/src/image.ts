@@ -346,7 +346,9 @@ export class ErofsImage {
   /** Fills `buf` with the inode's bytes at `pos` (the range must lie inside the file). */
   readRange(ino: ErofsInode, buf: Uint8Array, pos: number, depth = 0): void {
     const end = pos + buf.length;
-    for (const ext of this.fileExtents(ino.nid)) {
+    const extents = this.fileExtents(ino.nid);
+    for (let i = firstExtentEndingAfter(extents, pos); i < extents.length && extents[i]!.offset < end; i++) {
+      const ext = extents[i]!;
       const s = Math.max(pos, ext.offset);
       const e = Math.min(end, ext.offset + ext.length);
       if (s >= e) continue;
@@ -420,6 +422,19 @@ export class ErofsImage {
     file.readInto(buf, pos);
     return buf;
   }
+}
+
+/** Index of the first extent (sorted by offset) that ends after `pos` (binary search). */
+function firstExtentEndingAfter(extents: FileExtent[], pos: number): number {
+  let lo = 0;
+  let hi = extents.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const e = extents[mid]!;
+    if (e.offset + e.length <= pos) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 function toFileExtent(z: ZExtent): FileExtent {

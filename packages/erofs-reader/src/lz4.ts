@@ -16,9 +16,12 @@ export function lz4Decompress(src: Uint8Array, out: Uint8Array): number {
     let lit = token >>> 4;
     if (lit === 15) [lit, ip] = extendLength(src, ip, lit);
     if (ip + lit > src.length) throw new Lz4Error(`literal run of ${lit} bytes overruns the input`);
-    const litCopy = Math.min(lit, outSize - op);
-    out.set(src.subarray(ip, ip + litCopy), op);
-    op += litCopy;
+    const litEnd = op + Math.min(lit, outSize - op);
+    // Short runs copy faster by hand than through a subarray view.
+    if (litEnd - op > 32) {
+      out.set(src.subarray(ip, ip + (litEnd - op)), op);
+      op = litEnd;
+    } else for (let i = ip; op < litEnd; ) out[op++] = src[i++]!;
     ip += lit;
     if (ip === src.length || op === outSize) break; // the last sequence has literals only
     if (ip + 2 > src.length) throw new Lz4Error('match offset truncated');
@@ -28,8 +31,8 @@ export function lz4Decompress(src: Uint8Array, out: Uint8Array): number {
     let mlen = (token & 15) + 4;
     if ((token & 15) === 15) [mlen, ip] = extendLength(src, ip, mlen);
     const end = Math.min(op + mlen, outSize);
-    // Byte by byte: matches may overlap their own output (offset < length repeats a pattern).
-    if (offset >= mlen) {
+    // Byte by byte when short or overlapping (offset < length repeats a pattern).
+    if (offset >= mlen && mlen > 32) {
       out.copyWithin(op, op - offset, end - offset);
       op = end;
     } else {

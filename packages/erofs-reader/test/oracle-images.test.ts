@@ -1,13 +1,29 @@
-import { rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffManifests, manifest } from '@fstools/fstree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErofsImage, fsck } from '../src/index.js';
-import { oracle } from '../../../test/helpers/oracles.js';
+import { isRoot, oracle } from '../../../test/helpers/oracles.js';
 import { fsckOracle, has15, has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
 
 const run15 = oracle('mkfs.erofs 1.5', has15, 'apt-get install erofs-utils');
 const run18 = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot (tools/setup-trixie-chroot.sh)');
+const canMount = oracle('kernel erofs mount', isRoot, 'loop mounts need root');
+
+/** The manifest of the image as the running kernel mounts it. */
+function kernelManifest(image: string): ReturnType<typeof hostManifest> {
+  const mnt = mkdtempSync(join(tmpdir(), 'erofs-reader-mnt-'));
+  const m = spawnSync('mount', ['-t', 'erofs', '-o', 'ro,loop', image, mnt], { encoding: 'utf8' });
+  if (m.status !== 0) throw new Error(`mount ${image}: ${m.stderr}`);
+  try {
+    return hostManifest(mnt);
+  } finally {
+    spawnSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true, force: true });
+  }
+}
 
 let dir: ReturnType<typeof scratch>;
 const sources = new Map<string, { src: string; expected: ReturnType<typeof hostManifest> }>();
@@ -44,8 +60,11 @@ function roundTrip(version: '1.5' | '1.8', name: string, args: string[]): ErofsI
   expect(report.errors.map(String)).toEqual([]);
   const img = ErofsImage.open(image);
   try {
-    const diff = diffManifests(expected, manifest(img.toTree()));
+    const ours = manifest(img.toTree());
+    const diff = diffManifests(expected, ours);
     expect(diff, diff.join('\n')).toEqual([]);
+    // The kernel is the consumer that matters: it must see exactly what we read.
+    if (canMount && version === '1.8') expect(diffManifests(kernelManifest(image), ours)).toEqual([]);
   } catch (err) {
     img.close();
     throw err;
@@ -92,6 +111,8 @@ const cases18: Array<[string, string[]]> = [
   ['lz4-b512', ['-b512', '-zlz4hc']],
   ['ztailpacking', ['-zlz4hc', '-Eztailpacking']],
   ['fragments', ['-zlz4hc', '-Efragments']],
+  ['fragments-b512', ['-b512', '-zlz4', '-Efragments']],
+  ['fragments-b1024-big', ['-b1024', '-zlz4hc', '-C8192', '-Efragments,ztailpacking']],
   ['all-fragments', ['-zlz4', '-Eall-fragments']],
   ['fragments-prefix', ['-zlz4hc', '-Efragments', '--xattr-prefix=trusted.overlay.']],
   ['dedupe', ['-zlz4hc', '-Ededupe']],
@@ -104,6 +125,21 @@ const cases18: Array<[string, string[]]> = [
 ];
 
 describe.runIf(run18)('mkfs.erofs 1.8 images', () => {
+  it('lzma images give typed UNSUPPORTED errors for compressed data, metadata still reads', () => {
+    const { src } = sources.get('1.8')!;
+    const image = join(dir.host, 'v18-lzma.erofs');
+    mkfs('1.8', image, src, ['-zlzma']);
+    const img = ErofsImage.open(image);
+    try {
+      const nid = img.lookup('text.txt');
+      expect(img.stat(nid).layout).toMatch(/^compressed/);
+      expect(() => img.read(nid, new Uint8Array(10), 0)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
+    } finally {
+      img.close();
+    }
+    expect(new Set(fsck(image).errors.map((e) => e.code))).toEqual(new Set(['UNSUPPORTED']));
+  });
+
   for (const [name, args] of cases18) {
     it(`${name} (${args.join(' ') || 'defaults'})`, () => {
       roundTrip('1.8', `v18-${name}`, args).close();
