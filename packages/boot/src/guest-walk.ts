@@ -128,8 +128,8 @@ function parseStat(line: ByteString, path: ByteString, where: string): GuestEntr
 }
 
 /**
- * getfattr's dump: "# file: NAME" then "name=0xHEX" lines. Names and xattr names escape
- * unprintable bytes as \\ooo and a backslash as \\\\.
+ * getfattr's dump: "# file: NAME" then "name=0xHEX" lines. File and xattr names carry
+ * unprintable bytes, spaces and backslashes as octal escapes (\ooo).
  */
 function parseGetfattr(out: ByteString): Map<ByteString, Map<string, Uint8Array>> {
   const result = new Map<ByteString, Map<string, Uint8Array>>();
@@ -149,7 +149,7 @@ function parseGetfattr(out: ByteString): Map<ByteString, Map<string, Uint8Array>
 }
 
 function unescapeGetfattr(s: ByteString): ByteString {
-  return s.replace(/\\(\\|[0-7]{3})/g, (_, esc: string) => (esc === '\\' ? '\\' : String.fromCharCode(parseInt(esc, 8))));
+  return s.replace(/\\([0-7]{3})/g, (_, esc: string) => String.fromCharCode(parseInt(esc, 8)));
 }
 
 /** The entries of the walk the guest wrote to /out/<dir> (`walk ROOT /out/<dir>`). */
