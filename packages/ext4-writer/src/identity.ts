@@ -1,0 +1,66 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { FsTree } from '@fstools/fstree';
+import { OptionError } from './errors.js';
+
+/** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional). */
+export function parseUuid(text: string, what: string): Uint8Array {
+  const hex = text.replace(/-/g, '');
+  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new OptionError(`${what}: '${text}' is not a UUID`);
+  return new Uint8Array(Buffer.from(hex, 'hex'));
+}
+
+export function formatUuid(b: Uint8Array): string {
+  const h = Buffer.from(b).toString('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+/** -U as mke2fs reads it: a UUID, "random", "time" (random too: no host clock in the id), or "clear"/"null". */
+export function uuidOption(text: string): Uint8Array {
+  const lower = text.toLowerCase();
+  if (lower === 'clear' || lower === 'null') return new Uint8Array(16);
+  if (lower === 'random' || lower === 'time') return randomUuid();
+  return parseUuid(text, '-U');
+}
+
+function randomUuid(): Uint8Array {
+  const u = new Uint8Array(randomBytes(16));
+  u[6] = (u[6]! & 0x0f) | 0x40;
+  u[8] = (u[8]! & 0x3f) | 0x80;
+  return u;
+}
+
+/** A digest of everything about the tree but file bytes (which the data digest covers). */
+export function metadataDigest(tree: FsTree): Buffer {
+  const h = createHash('sha256');
+  const ids = new Map<object, number>();
+  for (const { path, inode } of tree.walk()) {
+    const first = ids.get(inode);
+    if (first === undefined) ids.set(inode, ids.size);
+    h.update(`${path.length}:`).update(Buffer.from(path, 'latin1'));
+    h.update(`|${inode.type}|${inode.mode}|${inode.uid}|${inode.gid}|${inode.mtime}|${first ?? ''}|`);
+    if (inode.type === 'file') h.update(`${inode.size}`);
+    else if (inode.type === 'symlink') h.update(Buffer.from(inode.target, 'latin1'));
+    else if (inode.type === 'chr' || inode.type === 'blk') h.update(`${inode.major}:${inode.minor}`);
+    for (const name of [...inode.xattrs.keys()].sort()) h.update(`|${name}=`).update(inode.xattrs.get(name)!);
+    h.update('\n');
+  }
+  return h.digest();
+}
+
+/**
+ * The UUID and directory hash seed derived from the content when not given: the hash seed from
+ * the data and metadata digests alone (so directory layouts do not depend on the size), the UUID
+ * from those and the options. Both are marked as RFC 9562 version 8 (custom) UUIDs.
+ */
+export function deriveIds(dataDigest: Buffer, metaDigest: Buffer, options: string): { uuid: Uint8Array; hashSeed: Uint8Array } {
+  const seed = createHash('sha256').update('ext4 hash seed\0').update(dataDigest).update(metaDigest).digest();
+  const uuid = createHash('sha256').update('ext4 uuid\0').update(dataDigest).update(metaDigest).update(options).digest();
+  return { uuid: version8(uuid), hashSeed: version8(seed) };
+}
+
+function version8(digest: Buffer): Uint8Array {
+  const u = new Uint8Array(digest.subarray(0, 16));
+  u[6] = (u[6]! & 0x0f) | 0x80;
+  u[8] = (u[8]! & 0x3f) | 0x80;
+  return u;
+}

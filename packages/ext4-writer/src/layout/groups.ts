@@ -1,0 +1,73 @@
+import type { Geometry } from './geometry.js';
+import { isMetaBgDescGroup } from './geometry.js';
+
+/**
+ * Whether a group holds a superblock backup. With sparse_super only groups 0, 1 and powers of
+ * 3, 5 and 7 do (ext4 docs, "Block Groups"); without it every group does.
+ */
+export function groupHasSuper(group: number, sparseSuper: boolean): boolean {
+  if (group <= 1 || !sparseSuper) return true;
+  if (group % 2 === 0) return false;
+  return isPowerOf(group, 3) || isPowerOf(group, 5) || isPowerOf(group, 7);
+}
+
+function isPowerOf(n: number, base: number): boolean {
+  let p = base;
+  while (p < n) p *= base;
+  return p === n;
+}
+
+/** Groups 1 and up holding superblock backups, ascending (the order the resize inode lists them). */
+export function backupGroups(groupCount: number, sparseSuper: boolean): number[] {
+  if (!sparseSuper) return Array.from({ length: Math.max(0, groupCount - 1) }, (_, i) => i + 1);
+  const groups = new Set<number>(groupCount > 1 ? [1] : []);
+  for (const base of [3, 5, 7]) for (let p = base; p < groupCount; p *= base) groups.add(p);
+  return [...groups].sort((a, b) => a - b);
+}
+
+export function groupFirstBlock(geo: Geometry, group: number): number {
+  return geo.firstDataBlock + group * geo.blocksPerGroup;
+}
+
+/** Blocks in a group: the last one may be short. */
+export function groupBlockCount(geo: Geometry, group: number): number {
+  return group === geo.groupCount - 1 ? geo.blocksCount - groupFirstBlock(geo, group) : geo.blocksPerGroup;
+}
+
+export function groupOfBlock(geo: Geometry, block: number): number {
+  return Math.floor((block - geo.firstDataBlock) / geo.blocksPerGroup);
+}
+
+/** Where a group's superblock copy and descriptor blocks are (ext2fs_super_and_bgd_loc2). */
+export interface GroupBase {
+  /** Superblock copy's block, or -1. Group 0's superblock is at byte 1024 of block firstDataBlock. */
+  superBlock: number;
+  /** First block of the descriptor table copy (plus reserved GDT blocks after it), or -1. */
+  descBlock: number;
+  /** Descriptor blocks + reserved GDT blocks of that copy. */
+  descCount: number;
+  /** meta_bg: the one descriptor block of this group's meta group stored here, or -1. */
+  metaDescBlock: number;
+}
+
+export function groupBase(geo: Geometry, group: number): GroupBase {
+  const start = groupFirstBlock(geo, group);
+  const hasSuper = groupHasSuper(group, geo.features.has('sparse_super'));
+  const base: GroupBase = { superBlock: -1, descBlock: -1, descCount: 0, metaDescBlock: -1 };
+  if (hasSuper) base.superBlock = start;
+  if (!geo.features.has('meta_bg')) {
+    if (hasSuper) {
+      base.descBlock = start + 1;
+      base.descCount = geo.descBlocks + geo.reservedGdtBlocks;
+    }
+  } else if (isMetaBgDescGroup(group, geo.descPerBlock)) {
+    base.metaDescBlock = start + (hasSuper ? 1 : 0);
+  }
+  return base;
+}
+
+/** Blocks the superblock and descriptor copies take in a group. */
+export function groupBaseBlocks(geo: Geometry, group: number): number {
+  const b = groupBase(geo, group);
+  return (b.superBlock >= 0 ? 1 : 0) + b.descCount + (b.metaDescBlock >= 0 ? 1 : 0);
+}

@@ -1,0 +1,195 @@
+import { createHash } from 'node:crypto';
+import type { ByteString, DirInode, FsTree, Inode } from '@fstools/fstree';
+import { bytesOf, displayName, InputError, makeDir, sortedNames } from '@fstools/fstree';
+import {
+  EXT4_FAST_SYMLINK_MAX,
+  EXT4_FT_BLKDEV,
+  EXT4_FT_CHRDEV,
+  EXT4_FT_DIR,
+  EXT4_FT_FIFO,
+  EXT4_FT_REG_FILE,
+  EXT4_FT_SOCK,
+  EXT4_FT_SYMLINK,
+  EXT4_GOOD_OLD_FIRST_INO,
+  EXT4_GOOD_OLD_INODE_SIZE,
+  EXT4_INODE_LARGE_SIZE,
+  EXT4_LINK_MAX,
+  EXT4_ROOT_INO,
+} from '../constants.js';
+import type { DirBlockFormat, DirEntry } from '../dirent.js';
+import type { Feature } from '../features.js';
+import type { DirShape } from '../htree.js';
+import { shapeBlockCount, shapeDir } from '../htree.js';
+import type { Xattr } from '../xattr.js';
+import { fitsInBlock, placeXattrs, sortXattrs, toXattr } from '../xattr.js';
+import { lostFoundBlockCount } from './fixed.js';
+
+export const LOST_FOUND: ByteString = 'lost+found';
+
+/** One inode of the image with what its layout needs before block numbers are known. */
+export interface TableInode {
+  ino: number;
+  inode: Inode;
+  /** The directory it was first found in (the root's is the root). */
+  parent: number;
+  links: number;
+  /** Directories: how the entries sit in blocks. */
+  dir?: DirShape;
+  /** Blocks of content that are not file data: directory blocks, a slow symlink's block. */
+  contentBlocks: number;
+  xattrsInInode: Xattr[];
+  xattrsInBlock: Xattr[];
+  /** Key shared by inodes whose xattr blocks would be identical (they share one block). */
+  xattrKey?: string;
+}
+
+/** Geometry-independent choices the table depends on. */
+export interface TableFormat {
+  blockSize: number;
+  inodeSize: number;
+  features: ReadonlySet<Feature>;
+  /** Directory hash seed words (for hash-tree layouts). */
+  hashSeed: number[];
+}
+
+/** The inodes in number order (2 and 11 first, then 12 upward), with the count of inode numbers used. */
+export interface InodeTable {
+  inodes: TableInode[];
+  lastIno: number;
+  /** The lost+found directory (the source's own, or one made like mke2fs makes it). */
+  lostFound: DirInode;
+}
+
+export function dirFormat(t: TableFormat): DirBlockFormat {
+  return { blockSize: t.blockSize, csum: t.features.has('metadata_csum'), filetype: t.features.has('filetype') };
+}
+
+export function fileType(inode: Inode): number {
+  switch (inode.type) {
+    case 'file':
+      return EXT4_FT_REG_FILE;
+    case 'dir':
+      return EXT4_FT_DIR;
+    case 'symlink':
+      return EXT4_FT_SYMLINK;
+    case 'chr':
+      return EXT4_FT_CHRDEV;
+    case 'blk':
+      return EXT4_FT_BLKDEV;
+    case 'fifo':
+      return EXT4_FT_FIFO;
+    case 'sock':
+      return EXT4_FT_SOCK;
+  }
+}
+
+/**
+ * Numbers the tree's inodes (the root is 2, lost+found 11, the rest from 12 in walk order, one
+ * number per hardlinked inode) and works out link counts, extended attribute placement and
+ * directory shapes. `lostFoundMeta` describes lost+found when the tree has none.
+ */
+export function buildInodeTable(tree: FsTree, fmt: TableFormat, lostFoundMeta: () => DirInode): InodeTable {
+  const existing = tree.root.entries.get(LOST_FOUND);
+  if (existing && existing.type !== 'dir') throw new InputError(LOST_FOUND, 'must be a directory (e2fsck needs it)');
+  const lostFound = existing ?? lostFoundMeta();
+  const numbers = new Map<Inode, number>([
+    [tree.root, EXT4_ROOT_INO],
+    [lostFound, EXT4_GOOD_OLD_FIRST_INO],
+  ]);
+  let next = EXT4_GOOD_OLD_FIRST_INO + 1;
+  const order: Array<{ inode: Inode; parent: DirInode | undefined }> = [
+    { inode: tree.root, parent: undefined },
+    { inode: lostFound, parent: tree.root },
+  ];
+  const links = new Map<Inode, number>();
+  const visit = (dir: DirInode): void => {
+    for (const name of childNames(dir, dir === tree.root && !existing ? lostFound : undefined)) {
+      const child = name === LOST_FOUND && dir === tree.root ? lostFound : dir.entries.get(name)!;
+      links.set(child, (links.get(child) ?? 0) + 1);
+      if (!numbers.has(child)) {
+        numbers.set(child, next++);
+        order.push({ inode: child, parent: dir });
+      }
+      if (child.type === 'dir') visit(child);
+    }
+  };
+  visit(tree.root);
+
+  const dirFmt = dirFormat(fmt);
+  const index = fmt.features.has('dir_index') ? { seed: fmt.hashSeed } : undefined;
+  const inodeSpace = fmt.inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? fmt.inodeSize - EXT4_INODE_LARGE_SIZE : 0;
+  const inodes = order.map(({ inode, parent }): TableInode => {
+    const ino = numbers.get(inode)!;
+    const parentIno = parent ? numbers.get(parent)! : ino;
+    const t: TableInode = { ino, inode, parent: parentIno, links: links.get(inode) ?? 0, contentBlocks: 0, xattrsInInode: [], xattrsInBlock: [] };
+    if (inode.type === 'dir') {
+      let subdirs = 0;
+      const entries: DirEntry[] = childNames(inode, inode === tree.root && !existing ? lostFound : undefined).map((name) => {
+        const child = name === LOST_FOUND && inode === tree.root ? lostFound : inode.entries.get(name)!;
+        if (child.type === 'dir') subdirs++;
+        return { name: bytesOf(name), ino: numbers.get(child)!, fileType: fileType(child) };
+      });
+      t.links = 2 + subdirs;
+      if (t.links > EXT4_LINK_MAX) {
+        // dir_nlink: a count past EXT4_LINK_MAX is stored as 1 ("many").
+        if (!fmt.features.has('dir_nlink')) throw new InputError(pathOf(inode, tree), `has ${subdirs} subdirectories: more than ${EXT4_LINK_MAX - 2} needs dir_nlink`);
+        t.links = 1;
+      }
+      const minBlocks = inode === lostFound ? lostFoundBlockCount(fmt.blockSize) : 1;
+      t.dir = shapeDir(ino, parentIno, entries, dirFmt, index, minBlocks);
+      t.contentBlocks = shapeBlockCount(t.dir);
+    } else if (t.links > EXT4_LINK_MAX) {
+      throw new InputError(pathOf(inode, tree), `has ${t.links} hard links (at most ${EXT4_LINK_MAX})`);
+    }
+    if (inode.type === 'symlink') {
+      if (inode.target.length === 0) throw new InputError(pathOf(inode, tree), 'symlink with an empty target');
+      if (inode.target.length >= fmt.blockSize) throw new InputError(pathOf(inode, tree), `symlink target of ${inode.target.length} bytes (at most ${fmt.blockSize - 1})`);
+      if (inode.target.length > EXT4_FAST_SYMLINK_MAX) t.contentBlocks = 1;
+    }
+    placeInodeXattrs(t, inodeSpace, fmt, tree);
+    return t;
+  });
+  inodes.sort((a, b) => a.ino - b.ino);
+  return { inodes, lastIno: next - 1, lostFound };
+}
+
+/** Children in byte order, with lost+found among the root's when the tree does not have it. */
+function childNames(dir: DirInode, addLostFound: DirInode | undefined): ByteString[] {
+  const names = sortedNames(dir);
+  if (!addLostFound) return names;
+  return [...names, LOST_FOUND].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+function placeInodeXattrs(t: TableInode, inodeSpace: number, fmt: TableFormat, tree: FsTree): void {
+  const src = t.inode.xattrs;
+  if (src.size === 0) return;
+  if (!fmt.features.has('ext_attr')) throw new InputError(pathOf(t.inode, tree), 'has extended attributes but ext_attr is off');
+  const list: Xattr[] = [];
+  for (const [name, value] of src) {
+    const x = toXattr(name, value);
+    if (typeof x === 'string') throw new InputError(pathOf(t.inode, tree), `xattr ${name}: ${x}`);
+    list.push(x);
+  }
+  const { inInode, inBlock } = placeXattrs(sortXattrs(list), inodeSpace);
+  if (inBlock.length && !fitsInBlock(inBlock, fmt.blockSize)) {
+    throw new InputError(pathOf(t.inode, tree), `extended attributes do not fit in one ${fmt.blockSize}-byte block`);
+  }
+  t.xattrsInInode = inInode;
+  t.xattrsInBlock = inBlock;
+  if (inBlock.length) {
+    const h = createHash('sha256');
+    for (const x of inBlock) h.update(`${x.index}:${x.name.length}:${x.value.length}:`).update(x.name).update(x.value);
+    t.xattrKey = h.digest('base64');
+  }
+}
+
+/** A path naming an inode in errors (found by a walk; errors only). */
+function pathOf(inode: Inode, tree: FsTree): string {
+  for (const e of tree.walk()) if (e.inode === inode) return '/' + displayName(e.path);
+  return '(lost+found)';
+}
+
+/** lost+found as mke2fs makes it: mode 0700, owned by root. */
+export function defaultLostFound(mtime: bigint): DirInode {
+  return makeDir({ mode: 0o700, uid: 0, gid: 0, mtime });
+}

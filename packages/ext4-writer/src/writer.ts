@@ -1,0 +1,241 @@
+import { createHash } from 'node:crypto';
+import type { DirInode, FileData, FileInode, InodeMeta } from '@fstools/fstree';
+import { decompress, FsTree, makeDir, treeFromTar } from '@fstools/fstree';
+import { DataStore } from './data.js';
+import type { StoredData } from './data.js';
+import { hashSeedWords } from './dirhash.js';
+import { emitFilesystem } from './emit.js';
+import { OptionError, TooSmallError } from './errors.js';
+import type { FsType } from './features.js';
+import { featureNames, requestFeatures } from './features.js';
+import { deriveIds, formatUuid, metadataDigest, parseUuid, uuidOption } from './identity.js';
+import { ImageFile } from './image-file.js';
+import { BlockAllocator } from './layout/allocator.js';
+import type { FixedLayout } from './layout/fixed.js';
+import { planFixedLayout } from './layout/fixed.js';
+import type { Geometry, GeometryOptions } from './layout/geometry.js';
+import { computeGeometry } from './layout/geometry.js';
+import type { InodeTable, TableFormat } from './layout/inode-table.js';
+import { buildInodeTable, defaultLostFound } from './layout/inode-table.js';
+import type { ContentRecord } from './layout/minimum.js';
+import { minimumSize } from './layout/minimum.js';
+import { placeInodes } from './layout/placement.js';
+import { applyLayer, overlayRoot } from './overlay.js';
+
+/** A tar archive (plain, gzip or zstd) that can be read once. */
+export interface TarSource {
+  /** Names the archive in errors. */
+  name: string;
+  open: () => AsyncIterable<Uint8Array>;
+}
+
+export interface Ext4Options {
+  /** Size of the image file in bytes. */
+  size: number;
+  /** 1024, 2048 or 4096; by default as mke2fs picks it from the size. */
+  blockSize?: number;
+  /** Bytes per inode (default 256). */
+  inodeSize?: number;
+  /** Bytes of filesystem per inode (-i). */
+  inodeRatio?: number;
+  /** Number of inodes (-N). */
+  inodeCount?: number;
+  /** Percent of blocks reserved for root (-m, default 5). */
+  reservedRatio?: number;
+  /** mke2fs.conf usage types (-T small, news, largefile, ...). */
+  usageTypes?: string[];
+  /** Feature defaults to start from (default ext4). */
+  fsType?: FsType;
+  /** -O lists: "feature,^feature,none". */
+  features?: string[];
+  /** Journal size in MiB (-J size=). */
+  journalMiB?: number;
+  /** Blocks to reserve online growth for (-E resize=); default 16 times the size. */
+  resizeMaxBlocks?: number;
+  /** Volume label, at most 16 bytes. */
+  label?: string;
+  /** UUID, or "random", "time", "clear" (-U). Default: derived from the content. */
+  uuid?: string;
+  /** Directory hash seed UUID (-E hash_seed=). Default: derived from the content. */
+  hashSeed?: string;
+  /** Creation time in seconds; inode times after it are clamped to it. Default: now, no clamping. */
+  timestamp?: bigint;
+  /** Owner of the root directory (-E root_owner=). */
+  rootOwner?: { uid: number; gid: number };
+  /**
+   * Lay the image out as an overlayfs upper layer: the content goes into /upper, /work is
+   * created, and `patches` are applied over /upper in order.
+   */
+  overlayUpper?: boolean;
+  /** OCI layer tars baked into /upper (with overlayUpper). */
+  patches?: TarSource[];
+  /** Fail if a host file changes while it is read (for trees read from a host directory). */
+  checkSourceUnchanged?: boolean;
+  /** Called as file data is read: bytes so far. */
+  onProgress?: (bytes: number) => void;
+}
+
+export interface Ext4Result {
+  path: string;
+  /** Size of the image file. */
+  bytes: number;
+  /** Bytes actually written (the rest of the file is holes). */
+  bytesWritten: number;
+  blockSize: number;
+  blocks: number;
+  freeBlocks: number;
+  inodes: number;
+  freeInodes: number;
+  groups: number;
+  journalBlocks: number;
+  features: string[];
+  uuid: string;
+  /** Things mkext4-ts decided differently than asked (e.g. a journal dropped on a tiny image). */
+  notes: string[];
+  seconds: number;
+}
+
+/** Writes an ext4 image holding `tree` (or an empty one) at `outPath`. */
+export function writeExt4(tree: FsTree | undefined, outPath: string, opts: Ext4Options): Promise<Ext4Result> {
+  return make(outPath, opts, async () => tree);
+}
+
+/** Writes an ext4 image holding a tar's content, writing file data as the archive streams past. */
+export function writeExt4FromTar(tar: TarSource, outPath: string, opts: Ext4Options): Promise<Ext4Result> {
+  return make(outPath, opts, (store) => treeFromTar(decompress(tar.open(), tar.name), tar.name, { storeData: store }));
+}
+
+type StoreHook = NonNullable<Parameters<typeof treeFromTar>[2]>['storeData'] & {};
+
+/** An mtime no real archive member carries: marks directories a tar only implies. */
+const IMPLIED_MTIME = -(2n ** 63n);
+
+async function make(outPath: string, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Ext4Result> {
+  const started = performance.now();
+  const request = requestFeatures(opts.fsType ?? 'ext4', opts.features ?? []);
+  const geoOpts: Omit<GeometryOptions, 'bytes'> = {
+    blockSize: opts.blockSize,
+    inodeSize: opts.inodeSize,
+    inodeRatio: opts.inodeRatio,
+    inodeCount: opts.inodeCount,
+    reservedRatio: opts.reservedRatio,
+    usageTypes: opts.usageTypes,
+    journalMiB: opts.journalMiB,
+    resizeMaxBlocks: opts.resizeMaxBlocks,
+    features: request,
+  };
+  const label = new Uint8Array(Buffer.from(opts.label ?? '', 'utf8'));
+  if (label.length > 16) throw new OptionError(`label '${opts.label}' is longer than 16 bytes`);
+  const givenUuid = opts.uuid !== undefined ? uuidOption(opts.uuid) : undefined;
+  const givenSeed = opts.hashSeed !== undefined ? parseUuid(opts.hashSeed, 'hash_seed') : undefined;
+  if (opts.patches?.length && !opts.overlayUpper) throw new OptionError('--patch needs --overlay-upper');
+  const now = opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000));
+  const nowNs = now * 1_000_000_000n;
+
+  let geo: Geometry | undefined;
+  let fixed: FixedLayout | undefined;
+  try {
+    geo = computeGeometry({ ...geoOpts, bytes: opts.size });
+    fixed = planFixedLayout(geo);
+  } catch (err) {
+    if (!(err instanceof TooSmallError)) throw err;
+  }
+
+  const image = ImageFile.create(outPath);
+  try {
+    const needDigest = givenUuid === undefined || givenSeed === undefined;
+    const dataHash = createHash('sha256');
+    const alloc = fixed && new BlockAllocator(fixed.reserved, fixed.geo.firstDataBlock, fixed.geo.blocksCount);
+    const store = new DataStore(image, alloc, geo?.blockSize ?? 1024, needDigest ? dataHash : undefined, opts.onProgress);
+    const byData = new Map<FileData, StoredData>();
+    const hook: StoreHook = async (entry, path) => {
+      const stored = await store.storeStream(entry.body, entry.size, path);
+      // The bytes now live in the image; the tree only needs to know where.
+      const data: FileData = { kind: 'reader', open: () => { throw new Error('file data was streamed into the image'); } };
+      byData.set(data, stored);
+      return data;
+    };
+
+    let tree = (await source(hook)) ?? new FsTree(makeDir({ mode: 0o755, mtime: nowNs }));
+    if (opts.overlayUpper) tree = await bakeUpper(tree.root, opts.patches ?? [], hook, { mode: 0o755, uid: 0, gid: 0, mtime: nowNs });
+
+    const storedOf = new Map<FileInode, StoredData>();
+    for (const { inode } of tree.walk()) {
+      if (inode.type !== 'file' || storedOf.has(inode)) continue;
+      storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
+    }
+
+    const ids = deriveIds(dataHash.digest(), metadataDigest(tree), JSON.stringify({ ...geoOpts, features: [...request.enabled].sort(), size: opts.size, label: opts.label, now: `${now}` }));
+    const uuid = givenUuid ?? ids.uuid;
+    const hashSeed = givenSeed ?? ids.hashSeed;
+    const seedWords = hashSeedWords(hashSeed);
+    const tables = new Map<string, InodeTable>();
+    const tableFor = (fmt: Omit<TableFormat, 'hashSeed'>): InodeTable => {
+      const key = `${fmt.blockSize}/${fmt.inodeSize}/${[...fmt.features].sort()}`;
+      let t = tables.get(key);
+      if (!t) tables.set(key, (t = buildInodeTable(tree, { ...fmt, hashSeed: seedWords }, () => defaultLostFound(nowNs))));
+      return t;
+    };
+    const tooSmall = (): TooSmallError => {
+      const rec: ContentRecord = { geometry: geoOpts, log: store.log, storedOf, table: tableFor };
+      const min = minimumSize(rec, opts.size + 1);
+      if (min === undefined) return new TooSmallError(`the content does not fit at any size with these options`);
+      return new TooSmallError(`${opts.size} bytes is too small for this content: the minimum is ${min} bytes (${human(min)})`);
+    };
+
+    if (!geo || !fixed || !alloc || store.overflowed) throw tooSmall();
+    const table = tableFor({ blockSize: geo.blockSize, inodeSize: geo.inodeSize, features: geo.features });
+    if (opts.inodeCount !== undefined && table.lastIno > geo.inodesCount) {
+      throw new OptionError(`the content needs ${table.lastIno} inodes; -N ${opts.inodeCount} gives ${geo.inodesCount}`);
+    }
+    let placement;
+    try {
+      placement = placeInodes(table, fixed, alloc, (f) => storedOf.get(f)?.extents ?? []);
+    } catch (err) {
+      throw err instanceof TooSmallError ? tooSmall() : err;
+    }
+    const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now, clamp: opts.timestamp, label, rootOwner: opts.rootOwner });
+    image.commit(opts.size);
+    return {
+      path: outPath,
+      bytes: opts.size,
+      bytesWritten: image.written,
+      blockSize: geo.blockSize,
+      blocks: geo.blocksCount,
+      freeBlocks: totals.freeBlocks,
+      inodes: geo.inodesCount,
+      freeInodes: totals.freeInodes,
+      groups: geo.groupCount,
+      journalBlocks: geo.journalBlocks,
+      features: featureNames(geo.features),
+      uuid: formatUuid(uuid),
+      notes: geo.notes,
+      seconds: (performance.now() - started) / 1000,
+    };
+  } catch (err) {
+    image.abort();
+    throw err;
+  }
+}
+
+/** The overlay upper layout: `content` as /upper with each patch applied over it, and /work. */
+async function bakeUpper(content: DirInode, patches: TarSource[], hook: StoreHook, meta: Partial<InodeMeta>): Promise<FsTree> {
+  for (const p of patches) {
+    const layer = await treeFromTar(decompress(p.open(), p.name), p.name, { whiteouts: 'overlay', storeData: hook, impliedDir: { mtime: IMPLIED_MTIME } });
+    applyLayer(content, layer.root, (d) => d.mtime === IMPLIED_MTIME);
+  }
+  const tree = new FsTree(overlayRoot(content, meta));
+  for (const { inode } of tree.walk()) if (inode.mtime === IMPLIED_MTIME) inode.mtime = meta.mtime!;
+  return tree;
+}
+
+function human(bytes: number): string {
+  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${Math.round(v * 100) / 100} ${units[i]}`;
+}
