@@ -30,8 +30,10 @@ export interface TarSource {
 }
 
 export interface Ext4Options {
-  /** Size of the image file in bytes. */
+  /** Bytes the filesystem may use (whole blocks of it are used). */
   size: number;
+  /** Size of the image file when larger than `size` (mke2fs on a bigger existing file). */
+  fileSize?: number;
   /** 1024, 2048 or 4096; by default as mke2fs picks it from the size. */
   blockSize?: number;
   /** Bytes per inode (default 256). */
@@ -180,7 +182,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       const rec: ContentRecord = { geometry: geoOpts, log: store.log, storedOf, table: tableFor };
       const min = minimumSize(rec, opts.size + 1);
       if (min === undefined) return new TooSmallError(`the content does not fit at any size with these options`);
-      return new TooSmallError(`${opts.size} bytes is too small for this content: the minimum is ${min} bytes (${human(min)})`);
+      return new TooSmallError(`${human(opts.size)} is too small for this content: the minimum size is ${min / 1024}K (${human(min)})`);
     };
 
     if (!geo || !fixed || !alloc || store.overflowed) throw tooSmall();
@@ -195,10 +197,10 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       throw err instanceof TooSmallError ? tooSmall() : err;
     }
     const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now, clamp: opts.timestamp, label, rootOwner: opts.rootOwner });
-    image.commit(opts.size);
+    image.commit(Math.max(opts.size, opts.fileSize ?? 0));
     return {
       path: outPath,
-      bytes: opts.size,
+      bytes: Math.max(opts.size, opts.fileSize ?? 0),
       bytesWritten: image.written,
       blockSize: geo.blockSize,
       blocks: geo.blocksCount,
@@ -230,8 +232,8 @@ async function bakeUpper(content: DirInode, patches: TarSource[], hook: StoreHoo
 }
 
 function human(bytes: number): string {
-  const units = ['KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let v = bytes / 1024;
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = bytes;
   let i = 0;
   while (v >= 1024 && i < units.length - 1) {
     v /= 1024;
