@@ -98,6 +98,7 @@ export class ErofsImage {
     this.primary = new BlockFile(path, this.fail);
     this.devices = [];
     try {
+      if (this.primary.size < EROFS_SUPER_OFFSET + 128) this.fail('BAD_SUPERBLOCK', `${this.primary.size} bytes are too few for an EROFS image`);
       const head = this.primary.read(EROFS_SUPER_OFFSET, Math.min(this.primary.size - EROFS_SUPER_OFFSET, 256));
       this.superblock = parseSuperblock(head, this.fail);
       const sb = this.superblock;
@@ -281,7 +282,9 @@ export class ErofsImage {
     const sharedBase = this.superblock.xattr_blkaddr * this.blockSize;
     const read = (p: number, l: number) => this.meta(p, l);
     const out = body.shared.map((id) => {
-      const e = parseXattrEntry(read, sharedBase + id * 4, this.primary.size, this.fail, { ...where, offset: sharedBase + id * 4 });
+      const pos = sharedBase + id * 4;
+      if (pos >= this.primary.size) this.fail('BAD_XATTR', `shared xattr id ${id} points outside the image`, where);
+      const e = parseXattrEntry(read, pos, this.primary.size, this.fail, { ...where, offset: pos });
       return { ...resolveName(e, prefixes, this.fail, where), value: e.value, shared: true };
     });
     for (const e of body.entries) out.push({ ...resolveName(e, prefixes, this.fail, where), value: e.value, shared: false });
