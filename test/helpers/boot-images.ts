@@ -1,12 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { treeFromDirectory, treeToTar } from '@fstools/fstree';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { FsmergeInput } from '@fstools/oci-fsmerge';
 import { fsmerge } from '@fstools/oci-fsmerge';
-import { hostXattrReader } from './host-xattrs.js';
-import { hasCommand, hasTrixie, oracle, trixieRoot } from './oracles.js';
+import { hasCommand, oracle } from './oracles.js';
 // @ts-expect-error: plain JS tool
 import { buildImage } from '../../tools/oci-fixture.mjs';
 
@@ -18,10 +15,11 @@ export interface BootDisk {
   devices: string[];
 }
 
+const repoRoot = resolve(import.meta.dirname, '../..');
 const cap = '\x01\x00\x00\x02\x00\x20\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00';
 
 /**
- * The sample image boot tests run on: three layers that use every merge rule a guest must see
+ * The layered sample boot tests run on: three layers that use every merge rule a guest must see
  * right (whiteouts, an opaque directory, hardlinks within and across layers, xattrs incl.
  * security.capability, setuid and sticky modes, devices, a fifo, ns mtimes, owners, odd names,
  * files spanning several blocks) plus a small directory tree persist can delete.
@@ -77,34 +75,36 @@ export const SAMPLE_LAYERS = [
   },
 ];
 
-/** Builds the sample OCI image and runs fsmerge on it into `dir`. */
-export async function sampleDisk(dir: string): Promise<BootDisk> {
-  return mergeImage([{ ref: 'boot-sample:1', platform: 'linux/amd64', layers: SAMPLE_LAYERS }], dir);
-}
-
-async function mergeImage(images: unknown[], dir: string): Promise<BootDisk> {
+/** Builds the layered sample as an OCI image and runs fsmerge on it into `dir`. */
+export async function layeredSample(dir: string): Promise<BootDisk> {
   mkdirSync(dir, { recursive: true });
   const oci = join(dir, 'oci');
-  await buildImage(images, oci, 'oci', { tmp: dir });
-  const r = await fsmerge({ image: oci }, { output: join(dir, 'fsmeta.erofs'), vmdk: join(dir, 'disk.vmdk'), raw: join(dir, 'disk.raw') });
+  await buildImage([{ ref: 'boot-sample:1', platform: 'linux/amd64', layers: SAMPLE_LAYERS }], oci, 'oci', { tmp: dir });
+  return merge({ image: oci }, dir);
+}
+
+/** The repository's bundled sample (fixtures/sample-rootfs.tar) as a one-layer fsmerge disk. */
+export async function bundledSample(dir: string): Promise<BootDisk> {
+  return merge({ layers: [join(repoRoot, 'fixtures/sample-rootfs.tar')] }, dir);
+}
+
+async function merge(input: FsmergeInput, dir: string): Promise<BootDisk> {
+  mkdirSync(dir, { recursive: true });
+  const r = await fsmerge(input, { output: join(dir, 'fsmeta.erofs'), vmdk: join(dir, 'disk.vmdk'), raw: join(dir, 'disk.raw') });
   return { fsmeta: r.fsmeta.path, vmdk: r.vmdk!, raw: r.raw!, devices: r.devices };
 }
 
-/** Whether the trixie chroot (a Debian minbase root) is there; required under CI. */
-export function haveDebianRoot(): boolean {
-  return oracle('trixie chroot', hasTrixie, `the Debian image is built from ${trixieRoot} (tools/setup-trixie-chroot.sh)`);
+/** The Debian image tools/make-debian-oci.sh builds for fsmerge's tests (3 layers, a few hundred MB). */
+export const debianOci = join(process.env.FSTOOLS_CACHE ?? '/var/cache/fstools', 'debian-oci');
+
+/** Whether that image is there; required under CI. */
+export function haveDebianImage(): boolean {
+  return oracle('Debian test image', existsSync(join(debianOci, '.complete')), `run tools/make-debian-oci.sh (expected at ${debianOci})`);
 }
 
-/**
- * A Debian-based image: the trixie minbase root (with its xattrs) as a one-layer OCI image,
- * merged by fsmerge. Scratch folders other tests keep under its tmp/ are left out.
- */
+/** The Debian image merged by fsmerge into `dir`. */
 export async function debianDisk(dir: string): Promise<BootDisk> {
-  mkdirSync(dir, { recursive: true });
-  const tree = treeFromDirectory(trixieRoot, { xattrs: hostXattrReader(trixieRoot), exclude: (p) => p.startsWith('tmp/') || p.startsWith('proc/') || p.startsWith('sys/') });
-  const tar = join(dir, 'debian-layer.tar');
-  await pipeline(Readable.from(treeToTar(tree)), createWriteStream(tar));
-  return mergeImage([{ ref: 'debian:trixie-minbase', platform: 'linux/amd64', layers: [{ tar, compression: 'gzip' }] }], dir);
+  return merge({ image: join(debianOci, 'oci-gzip') }, dir);
 }
 
 /** A fresh, sparse ext4 upper image made by mke2fs. */

@@ -33,6 +33,8 @@ export interface BootSpec {
   upper?: string;
   /** Shell commands the init runs once the overlay is assembled; files left in /out come back. */
   job: string;
+  /** More disks for the job, found in the guest with `disk SERIAL wait` (the benchmark's images, say). */
+  disks?: Drive[];
   onMarker?: (marker: Marker, kill: () => void) => void;
   /** The caller kills the guest (crash test): do not require a clean `done`. */
   expectKill?: boolean;
@@ -82,6 +84,7 @@ export class Guest {
       const drives: Drive[] = [];
       if (spec.disk) drives.push({ file: spec.disk.path, format: spec.disk.format, readonly: true, serial: SERIAL.lower });
       if (spec.upper) drives.push({ file: spec.upper, format: 'raw', serial: SERIAL.upper });
+      drives.push(...(spec.disks ?? []));
       drives.push({ file: out, format: 'raw', serial: SERIAL.out });
       const accel = this.accel.accel;
       const n = ++this.boots;

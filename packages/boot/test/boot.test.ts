@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '@fstools/fstree';
 import { crash, defaultKitDir, Guest, persist, verify } from '@fstools/boot';
 import type { BootDisk } from '../../../test/helpers/boot-images.js';
-import { debianDisk, freshUpper, haveDebianRoot, haveKit, sampleDisk } from '../../../test/helpers/boot-images.js';
+import { bundledSample, debianDisk, freshUpper, haveDebianImage, haveKit, layeredSample } from '../../../test/helpers/boot-images.js';
 
 const kitDir = defaultKitDir();
 const ready = haveKit(kitDir);
@@ -19,10 +19,19 @@ let sample: BootDisk;
 beforeAll(async () => {
   if (!ready) return;
   guest = await Guest.create({ kitDir, consoleDir: work });
-  sample = await sampleDisk(join(work, 'sample'));
+  sample = await layeredSample(join(work, 'sample'));
 });
 
-describe.runIf(ready)('boot-ts on the sample image (fsmerge: fsmeta + 3 layer images)', () => {
+describe.runIf(ready)('boot-ts on the bundled sample (fixtures/sample-rootfs.tar through fsmerge)', () => {
+  it('verify: the guest manifest of the VMDK disk equals the image tree', async () => {
+    const disk = await bundledSample(join(work, 'bundled'));
+    const r = await verify(guest, { disk: disk.vmdk, upper: freshUpper(join(work, 'u-bundled.ext4')) });
+    expect(r.problems).toEqual([]);
+    expect(r.ok).toBe(true);
+  });
+});
+
+describe.runIf(ready)('boot-ts on a layered sample (fsmerge: fsmeta + 3 layer images with whiteouts, opaque dirs, hardlinks)', () => {
   it('verify: the guest manifest of the VMDK disk equals the image tree', async () => {
     const r = await verify(guest, { disk: sample.vmdk, upper: freshUpper(join(work, 'u-verify.ext4')) });
     expect(r.problems).toEqual([]);
@@ -134,10 +143,10 @@ describe.runIf(ready)('boot-ts CLI', () => {
   });
 });
 
-describe.runIf(ready && haveDebianRoot())('boot-ts on a Debian-based image', () => {
-  it('verify: the guest walk of the trixie minbase tree equals the image tree', async () => {
+describe.runIf(ready && haveDebianImage())('boot-ts on the Debian image (tools/make-debian-oci.sh)', () => {
+  it('verify: the guest walk of the merged Debian tree equals the image tree', async () => {
     const disk = await debianDisk(join(work, 'debian'));
-    const r = await verify(guest, { disk: disk.vmdk, upper: freshUpper(join(work, 'u-debian.ext4'), 512) });
+    const r = await verify(guest, { disk: disk.vmdk, upper: freshUpper(join(work, 'u-debian.ext4'), 1024) });
     expect(r.problems).toEqual([]);
     expect(r.ok).toBe(true);
   });
