@@ -21,26 +21,28 @@ export function openLowerDisk(path: string): LowerDisk {
   return { path, format: 'raw', parts: [path] };
 }
 
-/** Checks an upper image exists and is a regular file the guest can write. */
+/** Checks an upper image is a regular file the guest can write. */
 export function checkUpper(path: string): void {
-  readHead(path, 0);
+  closeSync(openImage(path, 'r+'));
 }
 
 function readHead(path: string, n: number): Buffer {
-  let fd: number;
-  try {
-    if (!statSync(path).isFile()) throw new InputError(path, 'not a regular file');
-    fd = openSync(path, 'r');
-  } catch (err) {
-    if (err instanceof InputError) throw err;
-    throw new InputError(path, `cannot open: ${describeSystemError(err)}`);
-  }
+  const fd = openImage(path, 'r');
   try {
     const buf = Buffer.alloc(n);
-    const got = n ? readSync(fd, buf, 0, n, 0) : 0;
-    return buf.subarray(0, got);
+    return buf.subarray(0, readSync(fd, buf, 0, n, 0));
   } finally {
     closeSync(fd);
+  }
+}
+
+function openImage(path: string, flags: 'r' | 'r+'): number {
+  try {
+    if (!statSync(path).isFile()) throw new InputError(path, 'not a regular file');
+    return openSync(path, flags);
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(path, `cannot open${flags === 'r+' ? ' for writing' : ''}: ${describeSystemError(err)}`);
   }
 }
 

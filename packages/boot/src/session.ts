@@ -2,7 +2,7 @@ import { createReadStream, mkdtempSync, rmSync, truncateSync, writeFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError, readTar } from '@fstools/fstree';
-import { guestInit, SERIAL } from './guest-init.js';
+import { guestInit, MARKER, SERIAL } from './guest-init.js';
 import { writeInitramfs } from './initramfs.js';
 import type { GuestKit, KitOptions } from './kernel.js';
 import { loadKit } from './kernel.js';
@@ -123,8 +123,9 @@ export class Guest {
       const [what, ...msg] = error.rest.split(' ');
       const file = what === 'mount-lower' || what === 'no-disk' ? spec.disk?.path : what === 'mount-upper' ? spec.upper : undefined;
       const klog = r.markers.filter((m) => m.word === 'klog' && m.at >= error.at).map((m) => m.rest.replace(/^\[\s*[\d.]+\]\s*/, ''));
-      const kernel = klog.length ? `; guest kernel: ${klog.slice(-4).join(' | ')}` : '';
-      throw new InputError(file ?? 'guest', `${msg.join(' ')}${kernel}`);
+      const output = outputBefore(r.console, `${MARKER}error `);
+      const detail = [output.length ? `guest output: ${output.join(' | ')}` : '', klog.length ? `guest kernel: ${klog.slice(-4).join(' | ')}` : ''].filter(Boolean);
+      throw new InputError(file ?? 'guest', [msg.join(' '), ...detail].join('; '));
     }
     const where = spec.disk?.path ?? 'guest';
     const seconds = (ms: number | undefined): string => `${Math.round((ms ?? 0) / 1000)} s`;
@@ -138,6 +139,18 @@ export class Guest {
       throw new InputError(where, `guest stopped before finishing (qemu exit ${r.exitCode ?? r.signal}); console tail: ${consoleTail(r.console)}`);
     }
   }
+}
+
+/** What the guest printed (not markers, not kernel lines) just before the line starting with `marker`. */
+function outputBefore(lines: readonly string[], marker: string): string[] {
+  const at = lines.findIndex((l) => l.startsWith(marker));
+  const out: string[] = [];
+  for (let i = at - 1; i >= 0 && out.length < 3; i--) {
+    const l = lines[i]!.trim();
+    if (l.startsWith(MARKER)) break;
+    if (l !== '' && !/^\[\s*\d+\.\d+\]/.test(l)) out.unshift(l);
+  }
+  return out;
 }
 
 async function readOutputs(out: string): Promise<Map<string, Buffer>> {

@@ -74,6 +74,12 @@ describe('guest kit', () => {
     }
   });
 
+  it.runIf(existsSync(join(defaultKitDir(), 'kit.json')))('a kernel of your own loads no modules unless given a modules folder', () => {
+    const kit = loadKit();
+    expect(loadKit({ kernel: kit.kernel }).modules).toEqual([]);
+    expect(loadKit({ kernel: kit.kernel, modules: join(defaultKitDir(), 'modules') }).modules).toEqual(kit.modules);
+  });
+
   it.runIf(existsSync(join(defaultKitDir(), 'kit.json')))('the fetched kit loads crc32c_generic before libcrc32c and every boot module', () => {
     const kit = loadKit();
     const names = kit.modules.map((p) => basename(p).replace(/\.ko.*$/, ''));
