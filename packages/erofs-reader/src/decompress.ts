@@ -1,6 +1,7 @@
 import { constants, inflateRawSync } from 'node:zlib';
 import { decompress as zstdDecompress } from 'fzstd';
 import { Z_EROFS_COMPRESSION_DEFLATE, Z_EROFS_COMPRESSION_LZ4, Z_EROFS_COMPRESSION_LZMA, Z_EROFS_COMPRESSION_ZSTD, Z_EROFS_PCLUSTER_MAX_DSIZE } from './constants.js';
+import type { FileExtent } from './data.js';
 import type { ErofsWhere, Fail } from './errors.js';
 import { lz4Decompress } from './lz4.js';
 
@@ -53,4 +54,28 @@ export function decompressPcluster(algorithm: number, input: Uint8Array, outSize
   }
   if (out.length < outSize) fail('BAD_COMPRESSION', `${name} pcluster decodes to ${out.length} bytes, ${outSize} expected`, where);
   return out.subarray(0, outSize);
+}
+
+/**
+ * The bytes of a compressed-file extent from its pcluster's stored bytes (`input`):
+ * - shifted: stored as is from the pcluster start;
+ * - interlaced: rotated so the head, up to the first block boundary of the extent's logical
+ *   start, sits at the end of the pcluster (kernel z_erofs_transform_plain);
+ * - encoded: zero padding stripped (always, but for LZ4 only with the ZERO_PADDING feature), then
+ *   decompressed.
+ */
+export function decodePcluster(ext: Extract<FileExtent, { kind: 'compressed' }>, input: Uint8Array, blockSize: number, lz4ZeroPadding: boolean, fail: Fail, where: ErofsWhere): Uint8Array {
+  const fmt = ext.format;
+  if (fmt.kind === 'shifted') return input.subarray(0, ext.length);
+  if (fmt.kind === 'interlaced') {
+    const head = Math.min(blockSize - (ext.offset % blockSize), ext.length);
+    const data = new Uint8Array(ext.length);
+    data.set(input.subarray(input.length - head));
+    data.set(input.subarray(0, ext.length - head), head);
+    return data;
+  }
+  if (fmt.kind !== 'encoded') fail('BAD_COMPRESSION', `unexpected ${fmt.kind} extent`, where);
+  const padded = fmt.algorithm !== Z_EROFS_COMPRESSION_LZ4 || lz4ZeroPadding;
+  const src = padded ? stripZeroPadding(input, blockSize - (ext.physical % blockSize), fail, where) : input;
+  return decompressPcluster(fmt.algorithm, src, ext.length, fail, where);
 }

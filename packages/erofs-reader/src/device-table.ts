@@ -1,4 +1,5 @@
 import { EROFS_DEVT_SLOT_SIZE, EROFS_DEVT_TAG_SIZE } from './constants.js';
+import type { Fail } from './errors.js';
 
 /** struct erofs_deviceslot: one extra device (blob) the image's chunks may point into. */
 export interface DeviceSlot {
@@ -25,4 +26,11 @@ export function parseDeviceSlot(b: Uint8Array): DeviceSlot {
 /** Byte offset of the device table on the primary device: devt_slotoff * 128. */
 export function deviceTableOffset(devt_slotoff: number): number {
   return devt_slotoff * EROFS_DEVT_SLOT_SIZE;
+}
+
+/** Reads `count` slots at devt_slotoff; the table must not overlap the superblock (ending at `sbEnd`). */
+export function readDeviceTable(devt_slotoff: number, count: number, sbEnd: number, read: (pos: number, len: number) => Uint8Array, fail: Fail): DeviceSlot[] {
+  const start = deviceTableOffset(devt_slotoff);
+  if (count && start < sbEnd) fail('BAD_DEVICE_TABLE', `device table at ${start} overlaps the superblock`, { offset: start });
+  return Array.from({ length: count }, (_, i) => parseDeviceSlot(read(start + i * EROFS_DEVT_SLOT_SIZE, EROFS_DEVT_SLOT_SIZE)));
 }

@@ -14,9 +14,10 @@ import {
 } from './constants.js';
 import type { FileExtent } from './data.js';
 import { flatExtents } from './data.js';
-import { decompressPcluster, stripZeroPadding } from './decompress.js';
+import { decodePcluster } from './decompress.js';
 import type { DeviceSlot } from './device-table.js';
-import { deviceTableOffset, parseDeviceSlot } from './device-table.js';
+import { readDeviceTable } from './device-table.js';
+import { DeviceMap } from './devices.js';
 import { deviceIdMask } from './chunk.js';
 import type { Dirent } from './dirent.js';
 import { parseDirBlock } from './dirent.js';
@@ -76,15 +77,11 @@ const EXTENT_CACHE = 64;
 export class ErofsImage {
   readonly superblock: Superblock;
   readonly blockSize: number;
-  /** The device table (empty without extra devices). */
-  readonly deviceSlots: DeviceSlot[];
-  /** Extra devices are read from the primary image at each slot's mapped_blkaddr. */
-  readonly flat: boolean;
   /** Superblock checksum verdict: undefined when the image has none. */
   readonly checksumOk: boolean | undefined;
   readonly fail: Fail;
   private readonly primary: BlockFile;
-  private readonly devices: BlockFile[];
+  private readonly devices: DeviceMap;
   private readonly inodes = new Map<number, ErofsInode>();
   private readonly extents = new Map<number, FileExtent[]>();
   private lastPcluster: { nid: number; la: number; data: Uint8Array } | undefined;
@@ -96,7 +93,7 @@ export class ErofsImage {
   ) {
     this.fail = failer(path);
     this.primary = new BlockFile(path, this.fail);
-    this.devices = [];
+    const given: BlockFile[] = [];
     try {
       if (this.primary.size < EROFS_SUPER_OFFSET + 128) this.fail('BAD_SUPERBLOCK', `${this.primary.size} bytes are too few for an EROFS image`);
       const head = this.primary.read(EROFS_SUPER_OFFSET, Math.min(this.primary.size - EROFS_SUPER_OFFSET, 256));
@@ -108,19 +105,27 @@ export class ErofsImage {
         this.checksumOk = superblockChecksum(region) === sb.checksum;
         if (!this.checksumOk && opts.verifyChecksum !== false) this.fail('BAD_CHECKSUM', `superblock checksum 0x${sb.checksum.toString(16)} does not match 0x${superblockChecksum(region).toString(16)}`, { offset: EROFS_SUPER_OFFSET + 4 });
       }
-      this.deviceSlots = this.readDeviceTable();
-      const given = opts.devices ?? [];
-      if (given.length > this.deviceSlots.length) this.fail('BAD_DEVICE_TABLE', `${given.length} devices given, the image has ${this.deviceSlots.length}`);
-      for (const p of given) this.devices.push(new BlockFile(p, failer(p)));
-      this.flat = given.length === 0 && this.deviceSlots.length > 0 && this.deviceSlots.every((s) => s.mapped_blkaddr > 0);
+      const slots = readDeviceTable(sb.devt_slotoff, sb.extra_devices, EROFS_SUPER_OFFSET + sbSize(sb), (p, l) => this.meta(p, l), this.fail);
+      for (const p of opts.devices ?? []) given.push(new BlockFile(p, failer(p)));
+      this.devices = new DeviceMap(this.primary, slots, given, this.blockSize, this.fail);
     } catch (err) {
-      this.close();
+      for (const f of [this.primary, ...given]) f.close();
       throw err;
     }
   }
 
   static open(path: string, opts: OpenOptions = {}): ErofsImage {
     return new ErofsImage(path, opts);
+  }
+
+  /** The device table (empty without extra devices). */
+  get deviceSlots(): readonly DeviceSlot[] {
+    return this.devices.slots;
+  }
+
+  /** Extra devices are read from the primary image at each slot's mapped_blkaddr. */
+  get flat(): boolean {
+    return this.devices.flat;
   }
 
   get rootNid(): number {
@@ -133,7 +138,8 @@ export class ErofsImage {
   }
 
   close(): void {
-    for (const d of [this.primary, ...this.devices]) d?.close();
+    this.primary.close();
+    this.devices.close();
   }
 
   /** `len` bytes at an absolute byte offset of the primary device (metadata reads). */
@@ -321,31 +327,6 @@ export class ErofsImage {
     return buildTree(this);
   }
 
-  /**
-   * The file (and byte offset in it) holding `length` bytes at `physical` of device `device`,
-   * following the device table: separate files, or flat mode on the primary. Unified addresses on
-   * device 0 that fall inside a slot's mapped range go to that device (kernel erofs_map_dev).
-   */
-  resolve(device: number, physical: number, length: number, where: ErofsWhere): { file: BlockFile; pos: number } {
-    const bs = this.blockSize;
-    if (device === 0) {
-      if (this.devices.length) {
-        for (const [i, slot] of this.deviceSlots.entries()) {
-          const start = slot.mapped_blkaddr * bs;
-          if (slot.mapped_blkaddr && physical >= start && physical < start + slot.blocks * bs) return this.resolve(i + 1, physical - start, length, where);
-        }
-      }
-      return { file: this.primary, pos: physical };
-    }
-    const slot = this.deviceSlots[device - 1];
-    if (!slot) this.fail('BAD_CHUNK', `device id ${device} beyond the ${this.deviceSlots.length} extra devices`, where);
-    if (physical + length > slot.blocks * bs) this.fail('BLOCK_OUT_OF_RANGE', `${length} bytes at ${physical} lie outside device ${device} (${slot.blocks} blocks)`, { ...where, device });
-    if (this.flat) return { file: this.primary, pos: slot.mapped_blkaddr * bs + physical };
-    const file = this.devices[device - 1];
-    if (!file) this.fail('IO', `data on device ${device} (${slot.tag || 'no tag'}) but no file was given for it (--device)`, { ...where, device });
-    return { file, pos: physical };
-  }
-
   /** Fills `buf` with the inode's bytes at `pos` (the range must lie inside the file). */
   readRange(ino: ErofsInode, buf: Uint8Array, pos: number, depth = 0): void {
     const end = pos + buf.length;
@@ -362,7 +343,7 @@ export class ErofsImage {
           dst.fill(0);
           break;
         case 'data': {
-          const { file, pos: at } = this.resolve(ext.device, ext.physical + (s - ext.offset), e - s, where);
+          const { file, pos: at } = this.devices.resolve(ext.device, ext.physical + (s - ext.offset), e - s, where);
           file.readInto(dst, at, ext.device);
           break;
         }
@@ -384,43 +365,20 @@ export class ErofsImage {
     }
   }
 
-  /** Reads the device table slots (when the image has extra devices). */
-  private readDeviceTable(): DeviceSlot[] {
-    const sb = this.superblock;
-    if (!sb.extra_devices) return [];
-    const start = deviceTableOffset(sb.devt_slotoff);
-    if (start < EROFS_SUPER_OFFSET + sbSize(sb)) this.fail('BAD_DEVICE_TABLE', `device table at ${start} overlaps the superblock`, { offset: start });
-    const slots: DeviceSlot[] = [];
-    for (let i = 0; i < sb.extra_devices; i++) slots.push(parseDeviceSlot(this.meta(start + i * 128, 128)));
-    return slots;
-  }
-
   /** The decoded bytes of a compressed extent (one-entry cache: reads are mostly sequential). */
   private decoded(nid: number, ext: Extract<FileExtent, { kind: 'compressed' }>): Uint8Array {
     const c = this.lastPcluster;
     if (c && c.nid === nid && c.la === ext.offset) return c.data;
     const where = { nid, offset: ext.offset };
     const input = ext.inline ? this.meta(ext.physical, ext.physicalLength) : this.readPhysical(ext.physical, ext.physicalLength, where);
-    let data: Uint8Array;
-    const fmt = ext.format;
-    if (fmt.kind === 'shifted') data = input.subarray(0, ext.length);
-    else if (fmt.kind === 'interlaced') {
-      // The head up to the first block boundary is stored at the end of the pcluster (decompressor.c).
-      const head = Math.min(this.blockSize - (ext.offset % this.blockSize), ext.length);
-      data = new Uint8Array(ext.length);
-      data.set(input.subarray(input.length - head));
-      data.set(input.subarray(0, ext.length - head), head);
-    } else if (fmt.kind === 'encoded') {
-      const zeroPadding = fmt.algorithm !== Z_EROFS_COMPRESSION_LZ4 || this.superblock.feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING;
-      const src = zeroPadding ? stripZeroPadding(input, this.blockSize - (ext.physical % this.blockSize), this.fail, where) : input;
-      data = decompressPcluster(fmt.algorithm, src, ext.length, this.fail, where);
-    } else this.fail('BAD_COMPRESSION', 'unexpected extent format', where);
+    const lz4ZeroPadding = (this.superblock.feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING) !== 0;
+    const data = decodePcluster(ext, input, this.blockSize, lz4ZeroPadding, this.fail, where);
     this.lastPcluster = { nid, la: ext.offset, data };
     return data;
   }
 
   private readPhysical(physical: number, length: number, where: ErofsWhere): Uint8Array {
-    const { file, pos } = this.resolve(0, physical, length, where);
+    const { file, pos } = this.devices.resolve(0, physical, length, where);
     const buf = new Uint8Array(length);
     file.readInto(buf, pos);
     return buf;

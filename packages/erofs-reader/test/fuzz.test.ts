@@ -6,6 +6,7 @@ import { ErofsError, ErofsImage, EROFS_SUPER_OFFSET, fsck, superblockChecksum } 
 import { oracle } from '../../../test/helpers/oracles.js';
 import { has15, has18, makeSourceTree, mkfs, scratch } from './helpers.js';
 
+// FC_RUNS and FC_SEED widen local runs; CI keeps the modest default.
 const runs = Number(process.env.FC_RUNS ?? 120);
 const ready = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot') && oracle('mkfs.erofs 1.5', has15, 'apt-get install erofs-utils');
 
@@ -86,7 +87,7 @@ describe.runIf(ready)('fuzzing: corrupt images give typed errors, promptly', () 
         }
         expect(Date.now() - started).toBeLessThan(5000);
       }),
-      { seed: 20240917, numRuns: runs, endOnFailure: true },
+      { seed: Number(process.env.FC_SEED ?? 20240917), numRuns: runs, endOnFailure: true },
     );
   });
 });

@@ -8,6 +8,7 @@ import { lz4Decompress, Lz4Error } from '../src/lz4.js';
 import { checksumLength, parseSuperblock, superblockChecksum } from '../src/superblock.js';
 import { filterBit, parseIbody, parseLongPrefixes, resolveName } from '../src/xattr.js';
 import { parseMapHeader } from '../src/zmap.js';
+import { decodePcluster } from '../src/decompress.js';
 
 const fail = failer('test.img');
 const code = (fn: () => unknown) => {
@@ -281,5 +282,23 @@ describe('compression structures', () => {
     expect(() => lz4Decompress(Uint8Array.from([0x10, 0x61, 9, 0]), new Uint8Array(10))).toThrow(Lz4Error);
     expect(() => lz4Decompress(Uint8Array.from([0x50, 0x61]), new Uint8Array(10))).toThrow(Lz4Error);
     expect(() => lz4Decompress(Uint8Array.from([0xf0]), new Uint8Array(10))).toThrow(Lz4Error);
+  });
+});
+
+describe('pcluster decoding', () => {
+  const ext = (format: never, offset: number, length: number, physical = 0) => ({ kind: 'compressed' as const, offset, length, physical, physicalLength: 8, format, inline: false });
+  it('shifted and interlaced (head rotated to the pcluster end) uncompressed pclusters', () => {
+    const input = Buffer.from('CDEFGHAB');
+    expect(Buffer.from(decodePcluster(ext({ kind: 'shifted' } as never, 0, 5), input, 4, true, fail, {})).toString()).toBe('CDEFG');
+    // Extent starts 2 bytes before a 4-byte block boundary: those 2 bytes are stored last.
+    expect(Buffer.from(decodePcluster(ext({ kind: 'interlaced' } as never, 6, 8), input, 4, true, fail, {})).toString()).toBe('ABCDEFGH');
+  });
+  it('encoded: zero padding stripped, LZ4 decoded, unknown algorithms typed', () => {
+    const input = Uint8Array.from([0, 0, 0x35, 0x61, 0x62, 0x63, 3, 0, 0x10, 0x21]);
+    expect(Buffer.from(decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, 4096, true, fail, {})).toString()).toBe('abcabcabcabc!');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, 4096, false, fail, {}))).toBe('BAD_COMPRESSION');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 1 } as never, 0, 13), input, 4096, true, fail, {}))).toBe('UNSUPPORTED');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 20), input, 4096, true, fail, {}))).toBe('BAD_COMPRESSION');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), new Uint8Array(8), 4096, true, fail, {}))).toBe('BAD_COMPRESSION');
   });
 });
