@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ByteString, FileData, FsTree, ImageDevice, Inode, OwnerOptions } from '@fstools/fstree';
-import { decompress, displayName, InputError, mapOwner, openData, splitTime, treeFromTar } from '@fstools/fstree';
+import type { ByteString, FileData, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
+import { decompress, displayName, InputError, mapOwner, openData, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
 import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
@@ -102,10 +102,15 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
  * Writes an EROFS image from a tar stream (plain, gzip or zstd, by magic), writing each file's
  * blocks as the archive streams past and keeping only metadata in memory.
  */
-export async function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
+export function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
+  return writeErofsFromTarEntries(readTar(decompress(source, archive), archive), archive, output, opts);
+}
+
+/** The same from tar members already parsed (and perhaps rewritten) by the caller, in order. */
+export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
   const b = await ImageBuilder.start(output, opts);
   try {
-    const tree = await treeFromTar(decompress(source, archive), archive, {
+    const tree = await treeFromTarEntries(entries, archive, {
       whiteouts: opts.whiteouts,
       exclude: opts.exclude,
       storeData: async (entry) => {

@@ -2,22 +2,40 @@ import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { InputError } from './errors.js';
+import { BLOCK, decodeRawHeader } from './tar-header.js';
+
+function isTarHeader(block: Buffer): boolean {
+  try {
+    return decodeRawHeader(block) !== undefined;
+  } catch {
+    return false;
+  }
+}
 
 export type Compression = 'none' | 'gzip' | 'zstd';
 
-/** Magic numbers of compressors a tar may be wrapped in; only gzip and zstd are accepted (OCI). */
-const magics: Array<[string, number[]]> = [
-  ['gzip', [0x1f, 0x8b]],
+/**
+ * Signatures of compressors a tar may be wrapped in; only gzip and zstd are accepted (OCI). Each
+ * is long enough that a plain tar (whose first bytes are a member name) cannot match by accident:
+ * bzip2 is "BZh", a block size digit and the block magic 0x314159265359.
+ */
+const magics: Array<[string, Array<number | ((b: number) => boolean)>]> = [
+  ['gzip', [0x1f, 0x8b, 0x08]],
   ['zstd', [0x28, 0xb5, 0x2f, 0xfd]],
   ['xz', [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]],
-  ['bzip2', [0x42, 0x5a, 0x68]],
+  ['bzip2', [0x42, 0x5a, 0x68, (b) => b >= 0x31 && b <= 0x39, 0x31, 0x41, 0x59, 0x26, 0x53, 0x59]],
   ['lz4', [0x04, 0x22, 0x4d, 0x18]],
 ];
 
-/** The compression of a stream from its first bytes; throws for compressors we do not read. */
+/**
+ * The compression of a tar stream from its first bytes (up to 512): a valid tar header block is
+ * plain whatever its name looks like; otherwise compressor signatures decide. Throws for
+ * compressors we do not read.
+ */
 export function detectCompression(head: Uint8Array, name: string): Compression {
+  if (head.length >= BLOCK && isTarHeader(Buffer.from(head.buffer, head.byteOffset, BLOCK))) return 'none';
   for (const [kind, magic] of magics) {
-    if (magic.every((b, i) => head[i] === b)) {
+    if (magic.every((m, i) => (typeof m === 'number' ? head[i] === m : head[i] !== undefined && m(head[i]!)))) {
       if (kind === 'gzip' || kind === 'zstd') return kind;
       throw new InputError(name, `${kind}-compressed input is not supported (use gzip, zstd or none)`);
     }
@@ -34,7 +52,7 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, name: strin
   const it = source[Symbol.asyncIterator]();
   const head: Uint8Array[] = [];
   let headLen = 0;
-  while (headLen < 6) {
+  while (headLen < BLOCK) {
     const r = await it.next();
     if (r.done) break;
     head.push(r.value);

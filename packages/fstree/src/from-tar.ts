@@ -30,13 +30,19 @@ export const WHITEOUT_PREFIX = '.wh.';
 export const OPAQUE_MARKER = '.wh..wh..opq';
 export const OVERLAY_OPAQUE = 'trusted.overlay.opaque';
 
-/** Builds a tree from tar members in order: what a later member says about a path wins. */
-export async function treeFromTar(source: AsyncIterable<Uint8Array>, archive: string, opts: TarTreeOptions = {}): Promise<FsTree> {
-  const tree = new FsTree(makeDir({ mode: 0o755, ...opts.impliedDir }));
-  const implied = (): Partial<InodeMeta> => ({ mode: 0o755, ...opts.impliedDir });
+/** Builds a tree from a tar stream's members in order: what a later member says about a path wins. */
+export function treeFromTar(source: AsyncIterable<Uint8Array>, archive: string, opts: TarTreeOptions = {}): Promise<FsTree> {
+  return treeFromTarEntries(readTar(source, archive), archive, opts);
+}
+
+/** Builds a tree from already parsed (or rewritten) tar members, in order. */
+export async function treeFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, opts: TarTreeOptions = {}): Promise<FsTree> {
+  // Each implied directory gets its own xattr map.
+  const implied = (): Partial<InodeMeta> => ({ mode: 0o755, ...opts.impliedDir, xattrs: new Map(opts.impliedDir?.xattrs) });
+  const tree = new FsTree(makeDir(implied()));
   const opaque = new Set<DirInode>();
   const storeData = opts.storeData ?? keepInMemory;
-  for await (const entry of readTar(source, archive)) {
+  for await (const entry of entries) {
     const path = canonical(entry.path, archive, 'member');
     if (opts.exclude?.(path)) continue;
     const bad = (problem: string): InputError => new InputError(archive, `member ${displayName(entry.path)}: ${problem}`);

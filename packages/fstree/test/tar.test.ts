@@ -140,7 +140,29 @@ describe('tar codec', () => {
   });
 });
 
+describe('implied directories', () => {
+  it('each gets its own xattr map', async () => {
+    const tar = Buffer.concat([encodeHeader({ path: 'a/b/c', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() }), endOfArchive()]);
+    const tree = await treeFromTar(chunks(tar), 't.tar', { impliedDir: { xattrs: new Map([['user.k', new Uint8Array([1])]]) } });
+    const a = tree.lookup('a')!;
+    const b = tree.lookup('a/b')!;
+    expect(a.xattrs).not.toBe(b.xattrs);
+    a.xattrs.delete('user.k');
+    expect(b.xattrs.has('user.k')).toBe(true);
+  });
+});
+
 describe('decompression by magic', () => {
+  it('a plain tar whose first member is named like a compressor signature stays plain', async () => {
+    for (const name of ['BZh91AY&SY-not-bzip2', '\x1f\x8bnope', 'BZh']) {
+      const tar = Buffer.concat([encodeHeader({ path: name, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() }), endOfArchive()]);
+      expect(await collect(decompress(chunks(tar), 'p.tar'))).toEqual(tar);
+    }
+    if (!hasCommand('bzip2')) return;
+    const bz = spawnSync('bzip2', ['-c'], { input: Buffer.from('data') }).stdout;
+    await expect(collect(decompress(chunks(bz), 'x.bz2'))).rejects.toThrow('x.bz2: bzip2-compressed input is not supported');
+  });
+
   const plain = Buffer.from('plain data '.repeat(10_000));
   it('passes plain data and inflates gzip and zstd', async () => {
     expect(await collect(decompress(chunks(plain), 'p'))).toEqual(plain);
