@@ -111,7 +111,7 @@ export interface TreeOptions {
  * Fills `dir` with every entry type: files of many sizes (empty, tail-packable, block multiples,
  * large, sparse), a multi-block directory, symlinks, char/block devices, fifos, sockets, hardlinks,
  * 255-byte, unicode and non-UTF-8 names, setuid/setgid/sticky modes, odd owners, ns mtimes and
- * xattrs (inline, shared by several inodes, overlayfs, security.capability).
+ * xattrs (inline, shared by several inodes, overlayfs, security.capability, POSIX ACLs).
  */
 export function makeSourceTree(dir: string, opts: TreeOptions = {}): void {
   const p = (...parts: string[]) => join(dir, ...parts);
@@ -161,6 +161,11 @@ export function makeSourceTree(dir: string, opts: TreeOptions = {}): void {
     xattr(p('random.bin'), 'user.comment', Buffer.from('shared value').toString('hex'));
     xattr(p('text.txt'), 'user.big', prng(6, 300).toString('hex'));
     xattr(p('sub'), 'user.empty', '');
+    // POSIX ACLs travel as system.posix_acl_* xattrs (name indexes 2 and 3, empty suffix).
+    writeFileSync(p('acl-file'), 'acl');
+    xattr(p('acl-file'), 'system.posix_acl_access', '0200000001000600ffffffff02000600e803000004000400ffffffff10000600ffffffff20000400ffffffff');
+    mkdirSync(p('acl-dir'));
+    xattr(p('acl-dir'), 'system.posix_acl_default', '0200000001000700ffffffff04000500ffffffff20000500ffffffff');
     if (isRoot) {
       xattr(p('sub'), 'trusted.overlay.opaque', '79');
       xattr(p('sub', 'deeper'), 'trusted.overlay.redirect', Buffer.from('/elsewhere').toString('hex'));
