@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeErofsFromTar } from '@fstools/erofs-writer';
+import { writeErofsFromTarEntries } from '@fstools/erofs-writer';
 import { InputError } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
@@ -62,7 +62,7 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
   mkdirSync(blobDir, { recursive: true });
   const tmp = join(blobDir, `.tmp-${diffId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.erofs`);
   try {
-    const r = await writeErofsFromTar(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), tmp, {
+    const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), tmp, {
       blockSize: BLOCK_SIZE,
       inlineData: false,
       whiteouts: 'overlay',

@@ -1,5 +1,5 @@
 import { decompress, detectCompression, InputError } from '@fstools/fstree';
-import type { Compression } from '@fstools/fstree';
+import type { Compression, TarEntry } from '@fstools/fstree';
 import { readBlob } from './archive.js';
 import { verifyStream } from './blob-verify.js';
 import type { LayerSource } from './image.js';
@@ -28,8 +28,8 @@ export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: 
   return verifyStream(plain, layer.diffId ? { digest: layer.diffId } : {}, image, `${layer.label} diff ID`, (d) => onDiffId?.(d));
 }
 
-/** The normalized tar a layer image is written from (see layer-tar.ts). */
-export function normalizedLayer(image: string, layer: LayerSource, limits: LayerLimits, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
+/** The normalized members a layer image is written from (see layer-tar.ts). */
+export function normalizedLayer(image: string, layer: LayerSource, limits: LayerLimits, onDiffId?: (diffId: string) => void): AsyncIterable<TarEntry> {
   return normalizeLayerTar(layerTar(image, layer, onDiffId), layerName(image, layer), limits);
 }
 

@@ -1,5 +1,5 @@
-import { canonical, encodeHeader, endOfArchive, padding, readTar } from '@fstools/fstree';
-import type { ByteString, TarHeader } from '@fstools/fstree';
+import { canonical, readTar } from '@fstools/fstree';
+import type { ByteString, TarEntry, TarHeader } from '@fstools/fstree';
 import type { LayerLimits } from './limits.js';
 import { checkLimits } from './limits.js';
 import { HARDLINK, IMPLIED, IMPLIED_META, OPAQUE_MARKER, WHITEOUT_PREFIX } from './whiteout.js';
@@ -20,16 +20,17 @@ const LISTED = new Uint8Array(Buffer.from('listed'));
  *   creates where it whited a name out (or put a non-directory) is opaque and carries no
  *   IMPLIED mark;
  * - aufs bookkeeping (.wh..wh.*) is dropped; limits are enforced member by member.
- * `archive` names the layer in errors. The output is a pax tar; the input is read to its end.
+ * `archive` names the layer in errors. The output is tar members (a file's data is its input
+ * member's, read as it passes); the input is read to its end.
  */
-export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive: string, limits: LayerLimits): AsyncGenerator<Buffer> {
+export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive: string, limits: LayerLimits): AsyncGenerator<TarEntry> {
   const seen = new Map<ByteString, Seen>([['', 'implied']]);
   const whited = new Set<ByteString>();
   const usedFirst = new Map<ByteString, TarHeader>();
   yield dirHeader('', true);
   let count = 0;
 
-  function* parents(dir: ByteString): Generator<Buffer> {
+  function* parents(dir: ByteString): Generator<TarEntry> {
     const parts = dir === '' ? [] : dir.split('/');
     for (let i = 1; i <= parts.length; i++) {
       const p = parts.slice(0, i).join('/');
@@ -60,12 +61,12 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
         const was = seen.get(target);
         if (was === undefined) {
           whited.add(target);
-          yield encodeHeader({ ...entry, type: 'file', size: 0, xattrs: new Map() });
+          yield member({ ...entry, type: 'file', size: 0, xattrs: new Map() });
         } else if (was !== 'other') {
           // This layer's own directory survives; the whiteout hides the lower one's contents,
           // and with the lower path gone nothing was reached through it.
           const listed = usedFirst.get(target);
-          if (listed) yield encodeHeader(listed);
+          if (listed) yield member(listed);
           else if (was === 'implied') yield dirHeader(target, false);
           yield opaque(target);
           seen.set(target, 'dir');
@@ -79,8 +80,8 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
         // whatever the lower layers have at this path.
         if ((seen.get(path) === 'implied' || usedFirst.has(path)) && path !== '') {
           usedFirst.set(path, entry);
-          yield encodeHeader({ ...entry, xattrs: new Map([...entry.xattrs, [IMPLIED, LISTED]]) });
-        } else yield encodeHeader(entry);
+          yield member({ ...entry, xattrs: new Map([...entry.xattrs, [IMPLIED, LISTED]]) });
+        } else yield member(entry);
         // Over a whiteout, or over a non-directory of this layer (which removed the lower
         // subtree): nothing of the lower directory shows through.
         if (whited.has(path) || seen.get(path) === 'other') yield opaque(path);
@@ -88,17 +89,15 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
         continue;
       case 'hardlink': {
         const target = canonical(entry.linkname, archive, `member ${entry.path}: link target`);
-        if (seen.has(target)) yield encodeHeader(entry);
-        else yield encodeHeader({ ...entry, type: 'file', size: 0, linkname: '', xattrs: new Map([[HARDLINK, Buffer.from(target, 'latin1')]]) });
+        if (seen.has(target)) yield member(entry);
+        else yield member({ ...entry, type: 'file', size: 0, linkname: '', xattrs: new Map([[HARDLINK, Buffer.from(target, 'latin1')]]) });
         break;
       }
       case 'file':
-        yield encodeHeader(entry);
-        for await (const chunk of entry.body) yield chunk;
-        yield padding(entry.size);
+        yield entry; // its data streams through to the writer
         break;
       default:
-        yield encodeHeader(entry);
+        yield member(entry);
     }
     const was = seen.get(path);
     if (was === 'dir' || was === 'implied') {
@@ -110,10 +109,16 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
   }
   // Read to the end (padding after the end-of-archive blocks) so digests see every byte.
   while (!(await it.next()).done);
-  yield endOfArchive();
 }
 
-function dirHeader(path: ByteString, implied: boolean): Buffer {
+const NO_DATA: AsyncIterable<Buffer> = { async *[Symbol.asyncIterator]() {} };
+
+/** A member without data, made from (or instead of) an input member. */
+function member(h: TarHeader & { offset?: number }): TarEntry {
+  return { ...h, offset: h.offset ?? 0, body: NO_DATA };
+}
+
+function dirHeader(path: ByteString, implied: boolean): TarEntry {
   const h: TarHeader = {
     path: path === '' ? './' : path,
     type: 'dir',
@@ -124,9 +129,9 @@ function dirHeader(path: ByteString, implied: boolean): Buffer {
     minor: 0,
     xattrs: implied ? new Map([[IMPLIED, Y]]) : new Map(),
   };
-  return encodeHeader(h);
+  return member(h);
 }
 
-function opaque(dir: ByteString): Buffer {
-  return encodeHeader({ path: (dir ? dir + '/' : '') + OPAQUE_MARKER, type: 'file', ...IMPLIED_META, mode: 0o644, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() });
+function opaque(dir: ByteString): TarEntry {
+  return member({ path: (dir ? dir + '/' : '') + OPAQUE_MARKER, type: 'file', ...IMPLIED_META, mode: 0o644, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() });
 }

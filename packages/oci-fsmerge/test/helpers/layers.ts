@@ -1,6 +1,6 @@
 // Layer trees without any image: the normalized tar read back in overlay form, which is what a
 // layer image holds. Lets the merge be tested fast and in bulk.
-import { treeFromTar } from '@fstools/fstree';
+import { treeFromTarEntries } from '@fstools/fstree';
 import type { FsTree } from '@fstools/fstree';
 import { DEFAULT_LIMITS, mergeLayers, normalizeLayerTar } from '@fstools/oci-fsmerge';
 // @ts-expect-error: plain JS tool
@@ -12,7 +12,7 @@ async function* once(b: Buffer): AsyncGenerator<Uint8Array> {
 }
 
 export async function layerTree(entries: Entry[], label = 'test: layer'): Promise<FsTree> {
-  return treeFromTar(normalizeLayerTar(once(layerTar(entries) as Buffer), label, DEFAULT_LIMITS), label, { whiteouts: 'overlay' });
+  return treeFromTarEntries(normalizeLayerTar(once(layerTar(entries) as Buffer), label, DEFAULT_LIMITS), label, { whiteouts: 'overlay' });
 }
 
 export async function mergeEntries(layers: Entry[][]): Promise<FsTree> {
