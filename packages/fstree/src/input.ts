@@ -3,7 +3,10 @@ import { describeSystemError, InputError } from './errors.js';
 
 const CHUNK = 1 << 20;
 
-/** Streams a file's bytes; open and read failures become one-line InputErrors naming it. */
+/**
+ * Streams a file's bytes, reading one chunk ahead so the disk works while the consumer does;
+ * open and read failures become one-line InputErrors naming it.
+ */
 export async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   let fh;
   try {
@@ -13,16 +16,23 @@ export async function* fileChunks(path: string): AsyncGenerator<Uint8Array> {
   }
   try {
     if ((await fh.stat()).isDirectory()) throw new InputError(path, 'is a directory, not an archive');
-    for (;;) {
+    const file = fh;
+    const next = async (): Promise<Buffer> => {
       const buf = Buffer.allocUnsafe(CHUNK);
-      let n: number;
       try {
-        ({ bytesRead: n } = await fh.read(buf, 0, CHUNK, null));
+        const { bytesRead } = await file.read(buf, 0, CHUNK, null);
+        return buf.subarray(0, bytesRead);
       } catch (err) {
         throw new InputError(path, `cannot read: ${describeSystemError(err)}`);
       }
-      if (n === 0) return;
-      yield buf.subarray(0, n);
+    };
+    let ahead = next();
+    for (;;) {
+      const chunk = await ahead;
+      if (chunk.length === 0) return;
+      ahead = next();
+      ahead.catch(() => {}); // surfaced when awaited
+      yield chunk;
     }
   } finally {
     await fh.close();
