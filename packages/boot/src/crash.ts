@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { checkUpper, openLowerDisk } from './disk.js';
-import { e2fsckProblems } from './ext4-check.js';
+import { e2fsckProblems, needsRecovery } from './ext4-check.js';
 import { GUEST_PATHS } from './guest-init.js';
 import { guestManifest } from './guest-manifest.js';
 import { walkOutputs } from './guest-walk.js';
@@ -69,6 +69,7 @@ export async function crash(guest: Guest, input: CheckInput, opts: CrashOptions 
     });
     const problems: string[] = [];
     if (!boot1.killed) problems.push('boot 1 ended without being killed');
+    else if (!needsRecovery(input.upper)) problems.push('after the kill the upper does not need journal recovery: the stop was not unclean');
     const boot2 = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
     const merged = walkOutputs(boot2.outputs, 'merged', input.disk);
     const seen = new Map(guestManifest(merged, input.disk).map((e) => [e.path, e]));
@@ -88,7 +89,7 @@ export async function crash(guest: Guest, input: CheckInput, opts: CrashOptions 
       check: 'crash',
       ok,
       summary: ok
-        ? `killed after ${synced.length} fsync'ed files; after journal replay all are intact and e2fsck is clean`
+        ? `killed after ${synced.length} fsync'ed files (journal left needing recovery); after replay all are intact and e2fsck is clean`
         : `data or consistency lost after a hard kill (${synced.length} files were fsync'ed)`,
       problems: problems.slice(0, MAX_PROBLEMS * 2),
       boots: [boot1, boot2].map(timing),

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, closeSync, constants, openSync, readSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { InputError } from '@fstools/fstree';
 
@@ -30,4 +30,26 @@ export function e2fsckProblems(image: string): string[] {
   const problems = lines.filter((l) => !CLEAN.some((re) => re.test(l)));
   if (r.status !== 0 && problems.length === 0) problems.push(`e2fsck exited ${r.status}`);
   return problems;
+}
+
+const SUPERBLOCK = 1024;
+const S_MAGIC = 0x38;
+const S_FEATURE_INCOMPAT = 0x60;
+const EXT4_SUPER_MAGIC = 0xef53;
+const EXT4_FEATURE_INCOMPAT_RECOVER = 0x4;
+
+/**
+ * Whether an ext4 image's superblock says its journal needs recovery: set while mounted, cleared
+ * by a clean unmount, so after a hard kill it shows the stop really was unclean.
+ */
+export function needsRecovery(image: string): boolean {
+  const sb = Buffer.alloc(1024);
+  const fd = openSync(image, 'r');
+  try {
+    readSync(fd, sb, 0, sb.length, SUPERBLOCK);
+  } finally {
+    closeSync(fd);
+  }
+  if (sb.readUInt16LE(S_MAGIC) !== EXT4_SUPER_MAGIC) throw new InputError(image, 'not an ext4 image (bad superblock magic)');
+  return (sb.readUInt32LE(S_FEATURE_INCOMPAT) & EXT4_FEATURE_INCOMPAT_RECOVER) !== 0;
 }
