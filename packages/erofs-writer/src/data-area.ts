@@ -2,11 +2,14 @@ import type { XXHash } from 'xxhash-wasm';
 import type { OutputFile, ScratchFile } from './output-file.js';
 
 const STAGE_BYTES = 4 << 20;
+/** Runs of whole blocks at least this long are written straight from the caller's buffer. */
+const DIRECT_BYTES = 256 << 10;
 
 /**
- * The data area: blocks handed out in order from `next`, written through a staging buffer.
- * All-zero blocks are never written, so they stay holes in the host file. Every byte is fed to
- * the content fingerprint that the default UUID is derived from.
+ * The data area: blocks handed out in order from `next`, written through a staging buffer (long
+ * runs directly). All-zero blocks are never written, so they stay holes in the host file. Every
+ * byte is fed to the content fingerprint that the default UUID is derived from, when there is
+ * one.
  */
 export class DataArea {
   next: number;
@@ -21,7 +24,7 @@ export class DataArea {
     private readonly out: OutputFile,
     readonly blockSize: number,
     firstBlock: number,
-    private readonly fingerprint: XXHash<bigint>,
+    private readonly fingerprint: XXHash<bigint> | undefined,
   ) {
     this.next = firstBlock;
     this.stageStart = firstBlock;
@@ -41,6 +44,18 @@ export class DataArea {
     return !this.stage.subarray(at, at + this.blockSize).equals(this.zero);
   }
 
+  /** Appends whole blocks; long runs skip the staging copy. */
+  appendBlocks(bytes: Uint8Array): void {
+    if (bytes.length < DIRECT_BYTES) {
+      for (let p = 0; p < bytes.length; p += this.blockSize) this.appendBlock(bytes.subarray(p, p + this.blockSize));
+      return;
+    }
+    this.flush();
+    this.writeRuns(bytes, this.next);
+    this.next += bytes.length / this.blockSize;
+    this.stageStart = this.next;
+  }
+
   /** Gives back the blocks from `block` on (they were all zero, so nothing of them was written). */
   rewind(block: number): void {
     if (block < this.stageStart) {
@@ -53,19 +68,25 @@ export class DataArea {
   }
 
   flush(): void {
+    this.writeRuns(this.stage.subarray(0, this.stageBlocks * this.blockSize), this.stageStart);
+    this.stageStart += this.stageBlocks;
+    this.stageBlocks = 0;
+  }
+
+  /** Writes whole blocks starting at block `first`, skipping all-zero ones. */
+  private writeRuns(bytes: Uint8Array, first: number): void {
     const bs = this.blockSize;
-    this.fingerprint.update(this.stage.subarray(0, this.stageBlocks * bs));
+    const blocks = bytes.length / bs;
+    this.fingerprint?.update(bytes);
     let run = -1;
-    for (let i = 0; i <= this.stageBlocks; i++) {
-      const zero = i === this.stageBlocks || this.stage.subarray(i * bs, (i + 1) * bs).equals(this.zero);
+    for (let i = 0; i <= blocks; i++) {
+      const zero = i === blocks || Buffer.compare(bytes.subarray(i * bs, (i + 1) * bs), this.zero) === 0;
       if (!zero && run < 0) run = i;
       if (zero && run >= 0) {
-        this.out.write(this.stage.subarray(run * bs, i * bs), (this.stageStart + run) * bs);
+        this.out.write(bytes.subarray(run * bs, i * bs), (first + run) * bs);
         run = -1;
       }
     }
-    this.stageStart += this.stageBlocks;
-    this.stageBlocks = 0;
   }
 }
 
@@ -128,8 +149,15 @@ export class FileSink {
     let p = 0;
     while (p < piece.length) {
       if (this.carryLen === 0 && this.logicalBlocks < this.fullBlocks && piece.length - p >= bs) {
-        this.block(piece.subarray(p, p + bs));
-        p += bs;
+        if (this.present) {
+          this.block(piece.subarray(p, p + bs)); // chunk mode tracks data block by block
+          p += bs;
+        } else {
+          const n = Math.min(Math.floor((piece.length - p) / bs), this.fullBlocks - this.logicalBlocks);
+          this.area.appendBlocks(piece.subarray(p, p + n * bs));
+          this.logicalBlocks += n;
+          p += n * bs;
+        }
         continue;
       }
       const n = Math.min(bs - this.carryLen, piece.length - p);

@@ -142,7 +142,7 @@ class ImageBuilder {
     private readonly out: OutputFile,
     private readonly scratch: ScratchFile,
     private readonly area: DataArea,
-    private readonly fingerprint: XXHash<bigint>,
+    private readonly fingerprint: XXHash<bigint> | undefined,
     private readonly xx: XXHashAPI,
     private readonly geo: Geometry,
     private readonly opts: ErofsOptions,
@@ -159,7 +159,8 @@ class ImageBuilder {
       out.discard();
       throw err;
     }
-    const fingerprint = xx.create64(0n);
+    // The data fingerprint only feeds the derived UUID: no need when one is given.
+    const fingerprint = opts.uuid === undefined ? xx.create64(0n) : undefined;
     const area = new DataArea(out, geo.blockSize, geo.headerBlocks, fingerprint);
     return new ImageBuilder(out, scratch, area, fingerprint, xx, geo, opts);
   }
@@ -203,7 +204,7 @@ class ImageBuilder {
     });
     encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
     encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
-    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint.digest(), metaHash.digest(), this.geo);
+    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint!.digest(), metaHash.digest(), this.geo);
     const built = splitTime(epoch);
     encodeSuperBlock(
       {
