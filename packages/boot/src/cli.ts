@@ -96,16 +96,16 @@ async function main(): Promise<void> {
     .usage('$0 <command>: boot a real guest kernel on the images and prove the sandbox root mounts, reads right and keeps its writes')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout (boot times, accelerator, each check)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only failures' })
-    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), (a) => runChecks(a as never, ['verify']))
-    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), (a) => runChecks(a as never, ['persist']))
-    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), (a) => runChecks(a as never, ['crash']))
-    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), (a) => runChecks(a as never, ['verify', 'persist', 'crash']))
+    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), (a) => runChecks(a, ['verify']))
+    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), (a) => runChecks(a, ['persist']))
+    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), (a) => runChecks(a, ['crash']))
+    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), (a) => runChecks(a, ['verify', 'persist', 'crash']))
     .command(
       'accel',
       'print the accelerator boots would use (runs the KVM probe under --accel auto)',
       (y) => common(y),
       async (a) => {
-        const o = guestOptions(a as Common);
+        const o = guestOptions(a);
         const choice = await chooseAccel(o.accel ?? 'auto', loadKit(o), o.qemu);
         if (a.json) process.stdout.write(JSON.stringify(choice) + '\n');
         else if (!a.quiet) process.stdout.write(`${choice.accel}: ${choice.reason}\n`);

@@ -59,12 +59,17 @@ const OUT_DISK_BYTES = 1 << 30;
 /** A guest kernel and userland ready to boot, with the accelerator settled. */
 export class Guest {
   private boots = 0;
+  private readonly timeoutMs: number;
+  private readonly readyTimeoutMs: number;
 
   private constructor(
     readonly kit: GuestKit,
     readonly accel: AccelChoice,
     private readonly opts: GuestOptions,
-  ) {}
+  ) {
+    this.timeoutMs = opts.timeoutMs ?? 900_000;
+    this.readyTimeoutMs = opts.bootTimeoutMs ?? (accel.accel === 'kvm' ? 30_000 : 120_000);
+  }
 
   static async create(opts: GuestOptions = {}): Promise<Guest> {
     const kit = loadKit(opts);
@@ -74,6 +79,7 @@ export class Guest {
 
   /** One boot: builds the initramfs for the job, runs qemu, returns the job's results. */
   async boot(spec: BootSpec): Promise<BootResult> {
+    if ((spec.disk === undefined) !== (spec.upper === undefined)) throw new Error('a boot takes both a lower disk and an upper, or neither');
     const work = mkdtempSync(join(tmpdir(), 'boot-ts-'));
     try {
       const initrd = join(work, 'initramfs.cpio');
@@ -95,13 +101,12 @@ export class Guest {
         initrd,
         drives,
         memoryMiB: this.opts.memoryMiB,
-        timeoutMs: this.opts.timeoutMs ?? 900_000,
-        readyTimeoutMs: this.opts.bootTimeoutMs ?? (accel === 'kvm' ? 30_000 : 120_000),
+        timeoutMs: this.timeoutMs,
+        readyTimeoutMs: this.readyTimeoutMs,
         consoleLog: this.opts.consoleDir ? join(this.opts.consoleDir, `boot-${n}.log`) : undefined,
         onMarker: spec.onMarker,
       });
-      this.raiseFailure(result, spec);
-      const ready = result.markers.find((m) => m.word === 'ready')!;
+      const ready = this.raiseFailure(result, spec);
       return {
         accel,
         bootMs: Math.round(ready.at),
@@ -116,8 +121,11 @@ export class Guest {
     }
   }
 
-  /** Turns a failed boot into one line: the guest's own error with the kernel's lines, or the console tail. */
-  private raiseFailure(r: QemuResult, spec: BootSpec): void {
+  /**
+   * Turns a failed boot into one line (the guest's own error with what it printed and the
+   * kernel's lines, or the console tail); returns the `ready` marker of a good one.
+   */
+  private raiseFailure(r: QemuResult, spec: BootSpec): Marker {
     const error = r.markers.find((m) => m.word === 'error');
     if (error) {
       const [what, ...msg] = error.rest.split(' ');
@@ -128,16 +136,16 @@ export class Guest {
       throw new InputError(file ?? 'guest', [msg.join(' '), ...detail].join('; '));
     }
     const where = spec.disk?.path ?? 'guest';
-    const seconds = (ms: number | undefined): string => `${Math.round((ms ?? 0) / 1000)} s`;
+    const ready = r.markers.find((m) => m.word === 'ready');
     if (r.timedOut) {
-      const ready = r.markers.some((m) => m.word === 'ready');
-      const limit = ready ? seconds(this.opts.timeoutMs ?? 900_000) : seconds(this.opts.bootTimeoutMs ?? (this.accel.accel === 'kvm' ? 30_000 : 120_000));
-      throw new InputError(where, `guest hung: watchdog killed it after ${limit} (${ready ? 'job unfinished' : 'no ready signal from the init'}, ${this.accel.accel}); console tail: ${consoleTail(r.console)}`);
+      const limit = Math.round((ready ? this.timeoutMs : this.readyTimeoutMs) / 1000);
+      throw new InputError(where, `guest hung: watchdog killed it after ${limit} s (${ready ? 'job unfinished' : 'no ready signal from the init'}, ${this.accel.accel}); console tail: ${consoleTail(r.console)}`);
     }
-    if (r.killed && spec.expectKill) return;
-    if (!r.markers.some((m) => m.word === 'done')) {
-      throw new InputError(where, `guest stopped before finishing (qemu exit ${r.exitCode ?? r.signal}); console tail: ${consoleTail(r.console)}`);
+    const finished = r.markers.some((m) => m.word === 'done') || (r.killed && spec.expectKill);
+    if (!ready || !finished) {
+      throw new InputError(where, `guest stopped before ${ready ? 'finishing' : 'mounting'} (qemu exit ${r.exitCode ?? r.signal}); console tail: ${consoleTail(r.console)}`);
     }
+    return ready;
   }
 }
 
