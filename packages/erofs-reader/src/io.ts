@@ -2,7 +2,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { describeSystemError } from '@fstools/fstree';
 import type { Fail } from './errors.js';
 
-/** Largest single read the reader ever issues; larger requests mean a corrupt size field. */
+/** Largest metadata read the reader allocates for; larger requests mean a corrupt size field. */
 export const MAX_READ = 64 * 1024 * 1024;
 
 /**
@@ -31,7 +31,7 @@ export class BlockFile {
 
   /** Fills `buf` from byte `pos`; the whole range must lie inside the file. */
   readInto(buf: Uint8Array, pos: number, device = 0): void {
-    this.check(pos, buf.length, device);
+    this.check(pos, buf.length, device, Infinity);
     let done = 0;
     while (done < buf.length) {
       let n: number;
@@ -47,7 +47,7 @@ export class BlockFile {
 
   /** `len` bytes at `pos` through the block cache (for small metadata reads). */
   read(pos: number, len: number, device = 0): Buffer {
-    this.check(pos, len, device);
+    this.check(pos, len, device, MAX_READ);
     const bs = this.cacheBlockSize;
     const first = Math.floor(pos / bs);
     const last = Math.floor((pos + len - 1) / bs);
@@ -86,8 +86,8 @@ export class BlockFile {
     return buf;
   }
 
-  private check(pos: number, len: number, device: number): void {
-    if (!Number.isSafeInteger(pos) || pos < 0 || len < 0 || len > MAX_READ) {
+  private check(pos: number, len: number, device: number, max: number): void {
+    if (!Number.isSafeInteger(pos) || pos < 0 || len < 0 || len > max) {
       this.fail('BLOCK_OUT_OF_RANGE', `bad read of ${len} bytes at ${pos}`, { device });
     }
     if (pos + len > this.size) {
