@@ -15,27 +15,45 @@ export interface BlockMap {
 /** Indirect blocks a file with these extents needs. */
 export function blockMapIndirectCount(extents: Extent[], blockSize: number): number {
   let n = 0;
-  walk(extents, blockSize, () => n++);
+  walk(extents, blockSize, () => ++n, () => {});
   return n;
 }
 
-/** Builds the map, taking indirect blocks from `indirect` in order (blockMapIndirectCount of them). */
+/** Builds the map with indirect blocks from `indirect` in pre-order (blockMapIndirectCount of them). */
 export function buildBlockMap(extents: Extent[], indirect: number[], blockSize: number): BlockMap {
   let next = 0;
   const blocks: BlockMap['blocks'] = [];
-  const iBlock = walk(extents, blockSize, (data) => {
-    const pblk = indirect[next++]!;
-    blocks.push({ pblk, data });
-    return pblk;
-  });
+  const iBlock = walk(extents, blockSize, () => indirect[next++]!, (pblk, data) => blocks.push({ pblk, data }));
   return { iBlock, blocks };
 }
 
 /**
- * Builds i_block, handing each indirect block's contents to `emit` (children before parents) and
- * storing the block number it returns.
+ * The logical blocks at which a block-mapped file's indirect blocks come into use, in pre-order,
+ * with the level of each (1 single, 2 double, 3 triple indirect): e2fsprogs allocates each one
+ * just before the first data block under it.
  */
-function walk(extents: Extent[], blockSize: number, emit: (data: Uint8Array) => number | void): Uint8Array {
+export function indirectStarts(blocks: number, blockSize: number): Array<{ lblk: number; level: number }> {
+  const apb = blockSize / 4;
+  const out: Array<{ lblk: number; level: number }> = [];
+  let start = EXT4_NDIR_BLOCKS;
+  for (let level = 1; level <= 3 && start < blocks; level++) {
+    const visit = (lvl: number, from: number): void => {
+      if (from >= blocks) return;
+      out.push({ lblk: from, level: lvl });
+      if (lvl === 1) return;
+      for (let i = 0; i < apb; i++) visit(lvl - 1, from + i * apb ** (lvl - 1));
+    };
+    visit(level, start);
+    start += apb ** level;
+  }
+  return out;
+}
+
+/**
+ * Builds i_block, taking each indirect block's number from `take` in pre-order (a parent before
+ * its children, as e2fsprogs allocates them) and handing its contents to `emit`.
+ */
+function walk(extents: Extent[], blockSize: number, take: () => number, emit: (pblk: number, data: Uint8Array) => void): Uint8Array {
   const apb = blockSize / 4;
   const sorted = [...extents].sort((a, b) => a.lblk - b.lblk);
   const last = sorted.length ? sorted[sorted.length - 1]!.lblk + sorted[sorted.length - 1]!.len : 0;
@@ -67,10 +85,12 @@ function walk(extents: Extent[], blockSize: number, emit: (data: Uint8Array) => 
     if (level === 0) return lookup(start);
     const span = apb ** (level - 1);
     if (!anyMapped(start, start + span * apb)) return 0;
+    const pblk = take();
     const data = new Uint8Array(blockSize);
     const dv = new DataView(data.buffer);
     for (let i = 0; i < apb; i++) dv.setUint32(i * 4, node(level - 1, start + i * span), true);
-    return emit(data) ?? 1;
+    emit(pblk, data);
+    return pblk;
   };
   const iBlock = new Uint8Array(EXT4_N_BLOCKS * 4);
   const dv = new DataView(iBlock.buffer);

@@ -14,6 +14,8 @@ import {
   EXT4_DEFM_XATTR_USER,
   EXT4_DYNAMIC_REV,
   EXT4_ERRORS_CONTINUE,
+  EXT4_EXT_ENTRY_SIZE,
+  EXT4_EXT_HEADER_SIZE,
   EXT4_EXTENTS_FL,
   EXT4_FAST_SYMLINK_MAX,
   EXT4_FLAGS_SIGNED_HASH,
@@ -31,7 +33,7 @@ import {
 } from './constants.js';
 import { csumSeedOfUuid, inodeCsumSeed } from './csum.js';
 import { setLeafCsum } from './dirent.js';
-import { buildExtentTree } from './extent.js';
+import { buildExtentTree, writeExtentEntry } from './extent.js';
 import { featureWords } from './features.js';
 import { encodeGroupDesc } from './group-desc.js';
 import { encodeDir, setDxCsum } from './htree.js';
@@ -91,14 +93,15 @@ export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: Inod
     const j = fixed.journal;
     writeBlock(j.extents[0]!.pblk, encodeJournalSuperblock(bs, geo.journalBlocks, id.uuid));
     const jSeed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, EXT4_JOURNAL_INO, 0) : undefined;
-    const map = mapping(j.extents, j.leaf >= 0 ? [j.leaf] : [], geo.features.has('extent'), bs, jSeed, writeBlock);
+    const map = mapping(j.extents, j.mapBlocks, geo.features.has('extent'), bs, jSeed, writeBlock);
+    if (geo.features.has('extent') && j.mapBlocks.length) keepSplitRemains(map.iBlock, j.extents);
     const size = geo.journalBlocks * bs;
     records.put(EXT4_JOURNAL_INO, {
       ...largeInode(geo.inodeSize, now),
       i_mode: 0o100600,
       i_links_count: 1,
       i_size: size,
-      i_blocks: (geo.journalBlocks + (j.leaf >= 0 ? 1 : 0)) * (bs / 512),
+      i_blocks: (geo.journalBlocks + j.mapBlocks.length) * (bs / 512),
       i_flags: map.flags,
       i_block: map.iBlock,
     }, false);
@@ -219,6 +222,16 @@ function deviceBlock(major: number, minor: number): Uint8Array {
   return b;
 }
 
+/**
+ * When mke2fs's journal outgrows the four extents in i_block, the root moves to a leaf and the
+ * index entry overwrites slot 0 only: slots 1-3 keep extents 2-4, unused but on disk. They are
+ * copied so that empty images match mke2fs byte for byte.
+ */
+function keepSplitRemains(root: Uint8Array, extents: Extent[]): void {
+  const dv = new DataView(root.buffer, root.byteOffset, root.length);
+  for (let i = 1; i < 4; i++) writeExtentEntry(dv, EXT4_EXT_HEADER_SIZE + i * EXT4_EXT_ENTRY_SIZE, extents[i]!);
+}
+
 /** Writes blocks at consecutive logical positions of `extents`. */
 function writeMapped(extents: Extent[], blocks: Uint8Array[], write: (pblk: number, data: Uint8Array) => void): void {
   let i = 0;
@@ -327,7 +340,7 @@ function emitGroups(image: ImageFile, fixed: FixedLayout, used: BlockSet, record
       bg_free_blocks_count: count - usedBlocks,
       bg_free_inodes_count: geo.inodesPerGroup - usedInodes,
       bg_used_dirs_count: records.dirs[g]!,
-      bg_flags: csum ? flags : 0,
+      bg_flags: csum ? flags : EXT4_BG_INODE_ZEROED,
       bg_block_bitmap_csum: bbCsum,
       bg_inode_bitmap_csum: ibCsum,
       bg_itable_unused: csum ? geo.inodesPerGroup - usedInodes : 0,

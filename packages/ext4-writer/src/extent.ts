@@ -98,16 +98,20 @@ function writeNode(out: Uint8Array, entries: Entry[], max: number, depth: number
   dv.setUint16(6, depth, true);
   entries.forEach((e, i) => {
     const o = EXT4_EXT_HEADER_SIZE + i * EXT4_EXT_ENTRY_SIZE;
-    dv.setUint32(o, e.lblk, true);
-    if (depth === 0) {
-      // ee_block, ee_len, ee_start_hi, ee_start_lo
-      dv.setUint16(o + 4, e.len, true);
-      dv.setUint16(o + 6, Math.floor(e.pblk / 2 ** 32), true);
-      dv.setUint32(o + 8, e.pblk % 2 ** 32, true);
-    } else {
+    if (depth === 0) writeExtentEntry(dv, o, e);
+    else {
       // ei_block, ei_leaf_lo, ei_leaf_hi
+      dv.setUint32(o, e.lblk, true);
       dv.setUint32(o + 4, e.pblk % 2 ** 32, true);
       dv.setUint16(o + 8, Math.floor(e.pblk / 2 ** 32), true);
     }
   });
+}
+
+/** struct ext4_extent at `o`: ee_block, ee_len, ee_start_hi, ee_start_lo. */
+export function writeExtentEntry(dv: DataView, o: number, e: Extent): void {
+  dv.setUint32(o, e.lblk, true);
+  dv.setUint16(o + 4, e.len, true);
+  dv.setUint16(o + 6, Math.floor(e.pblk / 2 ** 32), true);
+  dv.setUint32(o + 8, e.pblk % 2 ** 32, true);
 }

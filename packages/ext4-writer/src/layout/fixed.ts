@@ -1,4 +1,6 @@
+import { indirectStarts } from '../blockmap.js';
 import { EXT_INIT_MAX_LEN } from '../constants.js';
+import { appendExtent } from './allocator.js';
 import { OptionError, TooSmallError } from '../errors.js';
 import { BlockSet } from './block-set.js';
 import type { Geometry } from './geometry.js';
@@ -28,8 +30,8 @@ export interface FixedLayout {
   lostFoundBlocks: Extent[];
   /** The resize inode's double-indirect block, or -1. */
   resizeDind: number;
-  /** Journal extents (logical order) and its extent tree leaf, or -1 when it needs none. */
-  journal: { extents: Extent[]; leaf: number } | undefined;
+  /** The journal's extents (logical order) and the blocks mapping it: an extent tree leaf, or indirect blocks in pre-order. */
+  journal: { extents: Extent[]; mapBlocks: number[] } | undefined;
 }
 
 /** /lost+found grows as mke2fs makes it: to 16 KiB and at least two blocks, within 12 blocks. */
@@ -73,7 +75,7 @@ export function planFixedLayout(geo: Geometry): FixedLayout {
   const resizeDind = geo.features.has('resize_inode')
     ? first(geo.firstDataBlock + geo.descBlocks + geo.reservedGdtBlocks + 2 + geo.inodeBlocksPerGroup)
     : -1;
-  const journal = geo.journalBlocks > 0 ? placeJournal(geo, used, alloc) : undefined;
+  const journal = geo.journalBlocks === 0 ? undefined : geo.features.has('extent') ? placeJournal(geo, used, alloc) : placeMappedJournal(geo, used, alloc);
   return { geo, reserved: used, blockBitmap, inodeBitmap, inodeTable, rootBlock, lostFoundBlocks, resizeDind, journal };
 }
 
@@ -88,7 +90,7 @@ function toExtents(blocks: number[]): Extent[] {
 }
 
 /** The journal: contiguous free runs from a group near the middle of the filesystem. */
-function placeJournal(geo: Geometry, used: BlockSet, alloc: TableAllocator): { extents: Extent[]; leaf: number } {
+function placeJournal(geo: Geometry, used: BlockSet, alloc: TableAllocator): { extents: Extent[]; mapBlocks: number[] } {
   let pblk = groupFirstBlock(geo, midpointGroup(geo, used));
   const extents: Extent[] = [];
   let leaf = -1;
@@ -110,7 +112,33 @@ function placeJournal(geo: Geometry, used: BlockSet, alloc: TableAllocator): { e
       used.mark(leaf, 1);
     }
   }
-  return { extents, leaf };
+  return { extents, mapBlocks: leaf >= 0 ? [leaf] : [] };
+}
+
+/**
+ * A block-mapped journal (no extent feature) is allocated block by block from the start of the
+ * filesystem, each indirect block just before the first data block under it (ext2fs_bmap2 with
+ * BMAP_ALLOC: every goal is the block allocated last).
+ */
+function placeMappedJournal(geo: Geometry, used: BlockSet, alloc: TableAllocator): { extents: Extent[]; mapBlocks: number[] } {
+  const starts = indirectStarts(geo.journalBlocks, geo.blockSize);
+  const extents: Extent[] = [];
+  const mapBlocks: number[] = [];
+  let goal = geo.firstDataBlock;
+  const next = (): number => {
+    goal = alloc.firstFreeWrapping(goal);
+    used.mark(goal, 1);
+    return goal;
+  };
+  let k = 0;
+  for (let lblk = 0; lblk < geo.journalBlocks; lblk++) {
+    while (k < starts.length && starts[k]!.lblk === lblk) {
+      mapBlocks.push(next());
+      k++;
+    }
+    appendExtent(extents, { lblk, pblk: next(), len: 1 });
+  }
+  return { extents, mapBlocks };
 }
 
 /** get_midpoint_journal_block(): the group near the middle with the most free blocks. */

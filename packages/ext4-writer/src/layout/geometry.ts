@@ -119,6 +119,8 @@ export function computeGeometry(opts: GeometryOptions): Geometry {
 
   const blockSize = opts.blockSize ?? fromTypes('blockSize') ?? DEFAULT_BLOCK_SIZE;
   if (![1024, 2048, 4096].includes(blockSize)) throw new OptionError(`invalid block size ${blockSize} (1024, 2048 or 4096)`);
+  // The resize inode's i_size passes 2 GiB at 4 KiB blocks (e2fsprogs turns large_file back on for it).
+  if (!on('large_file') && blockSize === 4096) dropFeature(req, 'resize_inode', 'resize_inode needs large_file at 4096-byte blocks');
   const logBlockSize = Math.log2(blockSize) - 10;
   let blocks = Math.floor(opts.bytes / blockSize);
 
