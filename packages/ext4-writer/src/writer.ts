@@ -114,6 +114,9 @@ const IMPLIED_MTIME = -(2n ** 63n);
 
 async function make(outPath: string, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Ext4Result> {
   const started = performance.now();
+  for (const [what, v] of [['size', opts.size], ['file size', opts.fileSize ?? 1]] as const) {
+    if (!Number.isSafeInteger(v) || v <= 0) throw new OptionError(`invalid ${what} ${v}`);
+  }
   const request = requestFeatures(opts.fsType ?? 'ext4', opts.features ?? []);
   const geoOpts: Omit<GeometryOptions, 'bytes'> = {
     blockSize: opts.blockSize,

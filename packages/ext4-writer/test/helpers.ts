@@ -1,0 +1,40 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FsTree, Inode, ManifestEntry } from '@fstools/fstree';
+import { diffManifests, manifest } from '@fstools/fstree';
+import { expect } from 'vitest';
+import { e2fsckProblems, mountedManifest, withMount } from '../../../test/helpers/ext4-oracles.js';
+
+/** A scratch directory removed by the returned function. */
+export function scratch(prefix: string): { dir: string; path: (name: string) => string; cleanup: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `ext4-${prefix}-`));
+  return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Asserts that e2fsck -fn finds nothing at all. */
+export function expectClean(img: string): void {
+  expect(e2fsckProblems(img)).toBeUndefined();
+}
+
+/** Asserts two manifests are equal, showing the first differences. */
+export function expectSameManifest(actual: ManifestEntry[], expected: ManifestEntry[], what: string): void {
+  const diff = diffManifests(expected, actual);
+  expect(diff, `${what}:\n${diff.join('\n')}`).toEqual([]);
+}
+
+/** Mounts the image read-only and compares what the kernel shows with the tree (lost+found aside). */
+export async function expectKernelSees(img: string, tree: FsTree): Promise<void> {
+  const want = manifest(tree);
+  await withMount(img, (dir) => expectSameManifest(mountedManifest(dir), want, `kernel view of ${img}`), { readonly: true });
+}
+
+/** Every inode of a tree once. */
+export function* inodesOf(tree: FsTree): Generator<Inode> {
+  const seen = new Set<Inode>();
+  for (const { inode } of tree.walk()) {
+    if (seen.has(inode)) continue;
+    seen.add(inode);
+    yield inode;
+  }
+}
