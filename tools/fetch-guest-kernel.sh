@@ -56,9 +56,8 @@ declare -A path_of=() info_of=()
 while IFS= read -r f; do
   n=${f##*/}; n=${n%.ko.xz}; path_of[${n//-/_}]=${f#"$mods"/}
 done < <(find "$mods/kernel" -name '*.ko.xz')
-modinfo_of() { # module name -> its key=value strings (depends, softdep, alias)
-  [ -n "${info_of[$1]+x}" ] || info_of[$1]=$(xz -dc "$mods/${path_of[$1]}" | tr '\0' '\n' | grep -aE '^(depends|softdep|alias)=' || true)
-  printf '%s\n' "${info_of[$1]}"
+field() { # MODULE KEY -> the values of KEY= in the module's modinfo strings, one per line
+  sed -n "s/^$2=//p" <<<"${info_of[$1]}"
 }
 declare -A selected=()
 queue=($roots)
@@ -70,8 +69,8 @@ while [ ${#queue[@]} -gt 0 ]; do
     echo "fetch-guest-kernel: module $m is neither in $kpkg nor built in" >&2; exit 1
   fi
   selected[$m]=1
-  deps=$(modinfo_of "$m" | sed -n 's/^depends=//p' | tr ',' ' ')
-  for d in $deps; do queue+=("$d"); done
+  info_of[$m]=$(xz -dc "$mods/${path_of[$m]}" | tr '\0' '\n' | grep -aE '^(depends|softdep|alias)=' || true)
+  for d in $(field "$m" depends | tr ',' ' '); do queue+=("$d"); done
 done
 out=$work/kit/modules
 mkdir -p "$out"
@@ -80,10 +79,10 @@ for m in $(printf '%s\n' "${!selected[@]}" | sort); do
   rel=${path_of[$m]}
   mkdir -p "$out/$(dirname "$rel")"; cp "$mods/$rel" "$out/$rel"
   deps=""
-  for d in $(modinfo_of "$m" | sed -n 's/^depends=//p' | tr ',' ' '); do deps+=" ${path_of[${d//-/_}]}"; done
+  for d in $(field "$m" depends | tr ',' ' '); do deps+=" ${path_of[${d//-/_}]}"; done
   echo "$rel:$deps" >>"$out/modules.dep"
-  modinfo_of "$m" | sed -n "s/^softdep=/softdep $m /p" >>"$out/modules.softdep"
-  modinfo_of "$m" | sed -n "s/^alias=\(.*\)/alias \1 $m/p" >>"$out/modules.alias"
+  field "$m" softdep | sed "s/^/softdep $m /" >>"$out/modules.softdep"
+  field "$m" alias | sed "s/\$/ $m/; s/^/alias /" >>"$out/modules.alias"
 done
 cp "$mods/modules.builtin" "$out/modules.builtin"
 

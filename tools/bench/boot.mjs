@@ -58,8 +58,8 @@ try {
     if (r.status !== 0) throw new Error(`${cmd} failed: ${r.stderr}`);
     return r.stdout;
   };
-  const mkfsVersion = /mkfs\.erofs [\d.]+/.exec(spawnSync('mkfs.erofs', ['--help'], { encoding: 'utf8' }).stderr)?.[0] ?? 'mkfs.erofs';
-  run('mkfs.erofs', ['--quiet', join(images, 'mkfs.erofs'), stage]);
+  // mkfs.erofs prints its version ("mkfs.erofs 1.5") as the first line of a normal run.
+  const mkfsVersion = run('mkfs.erofs', [join(images, 'mkfs.erofs'), stage]).split('\n')[0].trim();
   run('mksquashfs', [stage, join(images, 'image.squashfs'), '-noappend', '-quiet', '-no-progress']);
   const squashVersion = run('mksquashfs', ['-version']).split('\n')[0].trim();
   const sizeMiB = (f) => (statSync(f).size / 1048576).toFixed(1);
@@ -135,8 +135,9 @@ stdlib from \`${python}\` plus a ${DEEP_LEVELS}-level directory chain, ${entries
 fsmeta disk (fsmerge: fsmeta + one layer image joined by a VMDK, mounted flat), as a
 \`mkfs.erofs\` image (${mkfsVersion}, uncompressed) and as a squashfs image (${squashVersion},
 default gzip, 128 KiB blocks), all three attached to one ${boot.accel.toUpperCase()} guest (Debian
-trixie 6.12 kernel) and measured interleaved, page cache dropped before every run. Median of
-${rounds} rounds; the ratio is against our fsmeta disk (above 1 = slower than ours).
+trixie 6.12 kernel) and measured interleaved, page cache dropped before every run, timed in the
+guest from /proc/uptime (10 ms steps). Median of ${rounds} rounds; the ratio is against our
+fsmeta disk (above 1 = slower than ours).
 
 **${boot.accel === 'tcg' ? 'TCG' : 'KVM'} timings are only relative**${boot.accel === 'tcg' ? ': under TCG every guest instruction is emulated, so absolute times are many times a real VM\'s and CPU-heavy work (decompression) is penalised more than I/O' : ''}. Random reads
 run one \`dd\` per read; the same loop reading /dev/zero takes ${med('loop', 2)} ms, a fixed cost
