@@ -29,6 +29,7 @@ import { BlockFile } from './io.js';
 import type { Superblock } from './superblock.js';
 import { checksumLength, hasChecksum, parseSuperblock, sbSize, superblockChecksum } from './superblock.js';
 import { buildTree } from './to-tree.js';
+import type { TreeOptions } from './to-tree.js';
 import type { LongPrefix, XattrIbody } from './xattr.js';
 import { parseIbody, parseLongPrefixes, parseXattrEntry, resolveName } from './xattr.js';
 import type { ZExtent } from './zmap.js';
@@ -323,8 +324,8 @@ export class ErofsImage {
   }
 
   /** The whole tree as fstree inodes; file data is read from the image on demand. */
-  toTree(): FsTree {
-    return buildTree(this);
+  toTree(opts: TreeOptions = {}): FsTree {
+    return buildTree(this, opts);
   }
 
   /** Fills `buf` with the inode's bytes at `pos` (the range must lie inside the file). */

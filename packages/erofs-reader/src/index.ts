@@ -16,3 +16,4 @@ export { fsck } from './fsck.js';
 export type { FsckOptions, FsckResult } from './fsck.js';
 export { extract } from './extract.js';
 export type { ExtractOptions, ExtractResult } from './extract.js';
+export type { TreeOptions } from './to-tree.js';

@@ -1,13 +1,22 @@
-import type { DirInode, Inode, InodeMeta } from '@fstools/fstree';
+import type { ByteString, DirInode, FileData, Inode, InodeMeta } from '@fstools/fstree';
 import { FsTree, displayName } from '@fstools/fstree';
 import type { ErofsImage } from './image.js';
+
+export interface TreeOptions {
+  /**
+   * Where a regular file's bytes come from, given its nid, size and (first) path. The default reads them
+   * through the image ({kind: 'reader'}); a caller may instead point at the blocks themselves
+   * (using fileExtents), as fsmerge does for layer images.
+   */
+  fileData?: (nid: number, size: number, path: ByteString) => FileData;
+}
 
 /**
  * Walks the image from the root into an FsTree. Non-directory nids seen twice become one shared
  * inode (hardlinks); a directory seen twice is a cycle or a directory hardlink, both corruption.
  * The walk uses an explicit stack, so deep trees cannot overflow the JS stack.
  */
-export function buildTree(img: ErofsImage): FsTree {
+export function buildTree(img: ErofsImage, opts: TreeOptions = {}): FsTree {
   const root = img.rootNid;
   const tree = new FsTree({ type: 'dir', ...meta(img, root), entries: new Map() });
   if (img.inode(root).type !== 'dir') img.fail('NOT_DIR', 'root inode is not a directory', { nid: root });
@@ -38,7 +47,8 @@ export function buildTree(img: ErofsImage): FsTree {
         }
         case 'file': {
           const fileNid = d.nid;
-          child = { type: 'file', ...m, size: ino.i_size, data: { kind: 'reader', open: () => img.openData(fileNid) } };
+          const data: FileData = opts.fileData?.(fileNid, ino.i_size, childPath) ?? { kind: 'reader', open: () => img.openData(fileNid) };
+          child = { type: 'file', ...m, size: ino.i_size, data };
           break;
         }
         case 'symlink':

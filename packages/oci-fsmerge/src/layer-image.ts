@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { ErofsImage } from '@fstools/erofs-reader';
-import { InputError } from '@fstools/fstree';
-import type { FsTree, ImageDevice, Inode } from '@fstools/fstree';
+import type { ByteString, FsTree, ImageDevice } from '@fstools/fstree';
+import { displayName, InputError } from '@fstools/fstree';
 
 /** What a layer image's superblock says about itself. */
 export interface LayerIdentity {
@@ -52,13 +52,7 @@ export function layerImageTree(path: string, tag: string): { tree: FsTree; devic
   const img = ErofsImage.open(path);
   try {
     const device: ImageDevice = { tag, path, blockSize: img.blockSize, blocks: img.imageSize / img.blockSize };
-    const tree = img.toTree();
-    const done = new Set<Inode>();
-    for (const { path: name, inode } of tree.walk()) {
-      if (inode.type !== 'file' || done.has(inode)) continue;
-      done.add(inode);
-      inode.data = { kind: 'device', device, offset: dataOffset(img, name, inode.size, path) };
-    }
+    const tree = img.toTree({ fileData: (nid, size, name) => ({ kind: 'device', device, offset: dataOffset(img, nid, size, name, path) }) });
     return { tree, device };
   } finally {
     img.close();
@@ -66,20 +60,20 @@ export function layerImageTree(path: string, tag: string): { tree: FsTree; devic
 }
 
 /** Byte offset of a file's single block-aligned data run in its image (0 for an empty file). */
-function dataOffset(img: ErofsImage, name: string, size: number, image: string): number {
+function dataOffset(img: ErofsImage, nid: number, size: number, name: ByteString, image: string): number {
   if (size === 0) return 0;
-  const extents = img.fileExtents(img.lookup(name));
+  const extents = img.fileExtents(nid);
   let start: number | undefined;
   let end = 0;
   for (const e of extents) {
     if (e.kind !== 'data' || e.device !== 0 || (start !== undefined && e.physical !== start + end) || e.offset !== end) {
-      throw new InputError(image, `file ${name}: data is not one flat block-aligned run (not a layer image fsmerge can reference)`);
+      throw new InputError(image, `file ${displayName(name)}: data is not one flat block-aligned run (not a layer image fsmerge can reference)`);
     }
     start ??= e.physical;
     end = e.offset + e.length;
   }
   if (start === undefined || end < size || start % img.blockSize !== 0) {
-    throw new InputError(image, `file ${name}: data is not one flat block-aligned run (not a layer image fsmerge can reference)`);
+    throw new InputError(image, `file ${displayName(name)}: data is not one flat block-aligned run (not a layer image fsmerge can reference)`);
   }
   return start;
 }
