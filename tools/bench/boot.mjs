@@ -5,7 +5,7 @@
 // docs/BENCHMARKS.md. Needs `npm run build`, the guest kit (tools/fetch-guest-kernel.sh),
 // qemu-system-x86_64, mkfs.erofs and mksquashfs.
 //
-// Usage: node tools/bench/boot.mjs [--rounds N] [--accel auto|kvm|tcg] [--python DIR] [--no-write]
+// Usage: node tools/bench/boot.mjs [--rounds N (7)] [--accel auto|kvm|tcg] [--python DIR] [--no-write]
 import { spawnSync } from 'node:child_process';
 import { cpSync, createWriteStream, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -22,13 +22,13 @@ const opt = (name, dflt) => {
   const i = args.indexOf(`--${name}`);
   return i < 0 ? dflt : args[i + 1];
 };
-const rounds = Number(opt('rounds', '3'));
+const rounds = Number(opt('rounds', '7'));
 const accel = opt('accel', 'auto');
 const python = opt('python', '/usr/lib/python3.11');
 const write = !args.includes('--no-write');
 
 const RANDOM_READS = 400;
-const DEEP_LEVELS = 48;
+const DEEP_LEVELS = 64;
 
 const work = mkdtempSync(join(tmpdir(), 'bench-boot-'));
 try {
@@ -37,10 +37,12 @@ try {
   cpSync(python, join(stage, 'python'), { recursive: true, verbatimSymlinks: true });
   let dir = join(stage, 'deep');
   for (let level = 0; level < DEEP_LEVELS; level++) {
-    mkdirSync(join(dir, 'leaf-a'), { recursive: true });
-    mkdirSync(join(dir, 'leaf-b'));
-    for (let f = 0; f < 6; f++) writeFileSync(join(dir, `file-${f}.txt`), `level ${level} file ${f}\n`);
-    for (const leaf of ['leaf-a', 'leaf-b']) for (let f = 0; f < 3; f++) writeFileSync(join(dir, leaf, `f${f}`), `${leaf} ${f}\n`);
+    mkdirSync(dir, { recursive: true });
+    for (let f = 0; f < 10; f++) writeFileSync(join(dir, `file-${f}.txt`), `level ${level} file ${f}\n`);
+    for (const leaf of ['leaf-a', 'leaf-b', 'leaf-c']) {
+      mkdirSync(join(dir, leaf));
+      for (let f = 0; f < 10; f++) writeFileSync(join(dir, leaf, `f${f}`), `${leaf} ${f}\n`);
+    }
     dir = join(dir, `level-${level + 1}`);
   }
   mkdirSync(dir);
