@@ -43,7 +43,10 @@ function field(b: Buffer, off: number, len: number): ByteString {
   return byteString(b.subarray(off, end < 0 || end > off + len ? off + len : end));
 }
 
-/** A numeric field: octal text, or GNU base-256 when the high bit of the first byte is set. */
+/**
+ * A numeric field: octal digits (leading spaces or NULs, ending at a space or NUL), or GNU
+ * base-256 when the high bit of the first byte is set.
+ */
 function numeric(b: Buffer, off: number, len: number): bigint {
   if (b[off]! & 0x80) {
     let v = BigInt(b[off]! & 0x7f);
@@ -51,26 +54,38 @@ function numeric(b: Buffer, off: number, len: number): bigint {
     for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(b[i + off]!);
     return negative ? v - (1n << BigInt(8 * len - 1)) : v;
   }
-  const text = field(b, off, len).trim();
-  if (text === '') return 0n;
-  if (!/^[0-7]+$/.test(text)) throw new Error(`bad numeric field '${text}'`);
-  return BigInt('0o' + text);
+  let i = off;
+  const end = off + len;
+  while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
+  let v = 0;
+  let digits = 0;
+  for (; i < end && b[i] !== 0x20 && b[i] !== 0; i++, digits++) {
+    const d = b[i]! - 0x30;
+    if (d < 0 || d > 7) throw new Error(`bad numeric field '${field(b, off, len).trim()}'`);
+    v = v * 8 + d;
+  }
+  for (; i < end; i++) if (b[i] !== 0x20 && b[i] !== 0) throw new Error(`bad numeric field '${field(b, off, len).trim()}'`);
+  return digits > 17 ? BigInt('0o' + field(b, off, len).trim()) : BigInt(v);
 }
 
-function checksumOf(block: Buffer): { unsigned: number; signed: number } {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const c = i >= 148 && i < 156 ? 0x20 : block[i]!;
-    unsigned += c;
-    signed += c > 127 ? c - 256 : c;
-  }
+const ZERO_BLOCK = Buffer.alloc(BLOCK);
+
+/** Header checksum as unsigned and (old tars) signed byte sums, the checksum field counted as spaces. */
+function checksumOf(block: Buffer): { unsigned: number; signed: () => number } {
+  let unsigned = 8 * 0x20;
+  for (let i = 0; i < 148; i++) unsigned += block[i]!;
+  for (let i = 156; i < BLOCK; i++) unsigned += block[i]!;
+  const signed = (): number => {
+    let s = 8 * 0x20;
+    for (let i = 0; i < BLOCK; i++) if (i < 148 || i >= 156) s += block[i]! > 127 ? block[i]! - 256 : block[i]!;
+    return s;
+  };
   return { unsigned, signed };
 }
 
 /** Decodes a header block; undefined for an all-zero block (end of archive). Throws on a bad checksum. */
 export function decodeRawHeader(block: Buffer): RawHeader | undefined {
-  if (block.every((c) => c === 0)) return undefined;
+  if (block.equals(ZERO_BLOCK)) return undefined;
   const sum = checksumOf(block);
   let stored: number;
   try {
@@ -78,7 +93,7 @@ export function decodeRawHeader(block: Buffer): RawHeader | undefined {
   } catch {
     stored = -1;
   }
-  if (stored !== sum.unsigned && stored !== sum.signed) throw new Error('bad header checksum (not a tar archive, or corrupt)');
+  if (stored !== sum.unsigned && stored !== sum.signed()) throw new Error('bad header checksum (not a tar archive, or corrupt)');
   const magic = block.subarray(257, 263).toString('latin1');
   let name = field(block, 0, 100);
   // POSIX ustar: a prefix field joins the name (GNU stores other data there).

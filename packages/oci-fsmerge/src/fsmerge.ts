@@ -88,6 +88,21 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   let image: ResolvedImage | undefined;
   let blobs: LayerBlob[];
   let scratch: string | undefined;
+  // A layer image is read back as soon as it is done, while other layers are still converting.
+  const readBack = new Map<number, { tree: FsTree; device: ImageDevice }>();
+  const labelOf = (i: number, b: LayerBlob): string => `${image?.name ?? ('layers' in input ? input.layers[0] : '')}: ${image?.layers[i]?.label ?? layerLabel(i, b.path)}`;
+  const read = (i: number, b: LayerBlob): { tree: FsTree; device: ImageDevice } => {
+    let got = readBack.get(i);
+    if (!got) {
+      try {
+        got = layerImageTree(b.path, b.diffId.replace(/^sha256:/, ''));
+      } catch (err) {
+        throw err instanceof InputError ? new InputError(labelOf(i, b), err.problem) : err;
+      }
+      readBack.set(i, got);
+    }
+    return got;
+  };
   if (rebuild) {
     blobs = input.layers.map(rebuildBlob);
   } else {
@@ -105,7 +120,10 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         opts.parallel ?? defaultParallelism(),
         {
           onStart: (l) => progress({ kind: 'layer-start', index: l.index, label: l.label }),
-          onDone: (l, b) => progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, seconds: b.seconds }),
+          onDone: (l, b) => {
+            progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, seconds: b.seconds });
+            read(l.index, b);
+          },
         },
       );
     } catch (err) {
@@ -119,15 +137,10 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     progress({ kind: 'merge' });
     const devices = new Map<string, ImageDevice>();
     const layerTrees: LayerTree[] = blobs.map((b, i) => {
-      const label = `${imageName}: ${image?.layers[i]?.label ?? layerLabel(i, b.path)}`;
-      try {
-        const { tree, device } = layerImageTree(b.path, b.diffId.replace(/^sha256:/, ''));
-        if (!devices.has(b.diffId)) devices.set(b.diffId, device);
-        else retarget(tree, devices.get(b.diffId)!);
-        return { tree, label };
-      } catch (err) {
-        throw err instanceof InputError ? new InputError(label, err.problem) : err;
-      }
+      const { tree, device } = read(i, b);
+      if (!devices.has(b.diffId)) devices.set(b.diffId, device);
+      else retarget(tree, devices.get(b.diffId)!);
+      return { tree, label: labelOf(i, b) };
     });
     const merged = mergeLayers(layerTrees);
 
