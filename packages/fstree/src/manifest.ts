@@ -56,31 +56,73 @@ export function manifest(tree: FsTree, opts: ManifestOptions = {}): ManifestEntr
   all.sort((a, b) => compareBytes(a.path, b.path));
   const hashes = new Map<Inode, string>();
   return all.map(({ path, inode }) => {
-    const e: ManifestEntry = {
-      path: path === '' ? '.' : displayName(path),
-      type: inode.type,
-      mode: (inode.mode & 0o7777).toString(8).padStart(4, '0'),
-      uid: inode.uid,
-      gid: inode.gid,
-    };
-    if (opts.mtime !== false) e.mtime = inode.mtime.toString();
-    if (inode.type === 'file' || inode.type === 'symlink') e.size = contentSize(inode);
+    let hash: string | undefined;
     if (inode.type === 'file') {
-      let h = hashes.get(inode);
-      if (h === undefined) {
-        h = sha256(inode);
-        hashes.set(inode, h);
+      hash = hashes.get(inode);
+      if (hash === undefined) {
+        hash = sha256(inode);
+        hashes.set(inode, hash);
       }
-      e.sha256 = h;
     }
-    if (inode.type === 'symlink') e.target = displayName(inode.target);
-    if (inode.type === 'chr' || inode.type === 'blk') e.rdev = `${inode.major}:${inode.minor}`;
-    const names = [...inode.xattrs.keys()].filter((n) => !opts.dropXattr?.(n)).sort();
-    if (names.length) e.xattrs = Object.fromEntries(names.map((n) => [n, Buffer.from(inode.xattrs.get(n)!).toString('hex')]));
     const others = paths.get(inode)!;
-    if (others.length > 1) e.link = displayName([...others].sort(compareBytes)[0]!);
-    return e;
+    return manifestEntry(
+      {
+        path,
+        type: inode.type,
+        mode: inode.mode,
+        uid: inode.uid,
+        gid: inode.gid,
+        mtime: inode.mtime,
+        size: contentSize(inode),
+        sha256: hash,
+        target: inode.type === 'symlink' ? inode.target : undefined,
+        rdev: inode.type === 'chr' || inode.type === 'blk' ? { major: inode.major, minor: inode.minor } : undefined,
+        xattrs: inode.xattrs,
+        link: others.length > 1 ? [...others].sort(compareBytes)[0] : undefined,
+      },
+      opts,
+    );
   });
+}
+
+/** The facts one manifest line records, as any walker (our tree, a guest, a mount) finds them. */
+export interface EntryFacts {
+  path: ByteString;
+  type: InodeType;
+  /** st_mode or just its permission bits: only the low 12 bits are kept. */
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: bigint;
+  /** Regular file or symlink size. */
+  size?: number;
+  /** Regular files: hex sha256 of the contents. */
+  sha256?: string;
+  target?: ByteString;
+  rdev?: { major: number; minor: number };
+  xattrs: Map<string, Uint8Array>;
+  /** First path (byte order) of the entry's hardlink group, when it has more than one name. */
+  link?: ByteString;
+}
+
+/** One canonical manifest line: fields formatted and ordered the one way every producer must share. */
+export function manifestEntry(f: EntryFacts, opts: ManifestOptions = {}): ManifestEntry {
+  const e: ManifestEntry = {
+    path: f.path === '' ? '.' : displayName(f.path),
+    type: f.type,
+    mode: (f.mode & 0o7777).toString(8).padStart(4, '0'),
+    uid: f.uid,
+    gid: f.gid,
+  };
+  if (opts.mtime !== false) e.mtime = f.mtime.toString();
+  if (f.type === 'file' || f.type === 'symlink') e.size = f.size;
+  if (f.type === 'file') e.sha256 = f.sha256;
+  if (f.type === 'symlink' && f.target !== undefined) e.target = displayName(f.target);
+  if ((f.type === 'chr' || f.type === 'blk') && f.rdev) e.rdev = `${f.rdev.major}:${f.rdev.minor}`;
+  const names = [...f.xattrs.keys()].filter((n) => !opts.dropXattr?.(n)).sort();
+  if (names.length) e.xattrs = Object.fromEntries(names.map((n) => [n, Buffer.from(f.xattrs.get(n)!).toString('hex')]));
+  if (f.link !== undefined) e.link = displayName(f.link);
+  return e;
 }
 
 function sha256(inode: Inode & { type: 'file' }): string {
