@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// Writes fixtures/sample-rootfs.tar: a small root filesystem exercising every entry type the
-// toolchain handles (files inline and multi-block, a sparse-ish file, symlinks, a hardlink, a
-// char device, a fifo, a setuid binary with security.capability, unicode and long names,
-// ns mtimes, big ids). Deterministic: rerunning gives the same bytes. Run after `npm run build`.
+// Writes the bundled samples, deterministically (rerunning gives the same bytes); run after
+// `npm run build`:
+// - fixtures/sample-rootfs.tar: a small root filesystem exercising every entry type the
+//   toolchain handles (files inline and multi-block, symlinks, a hardlink, a char device, a fifo,
+//   a setuid binary with security.capability, unicode and long names, ns mtimes, big ids);
+// - fixtures/sample-image.tar: a Docker 25-style save (OCI layout + manifest.json) of three gzip
+//   layers: that rootfs, a layer "installing" a tool, and a layer that deletes (whiteout),
+//   replaces a directory (opaque) and turns a file into a symlink.
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { FsTree, makeDevice, makeDir, makeFile, makeSpecial, makeSymlink, treeToTar, utf8 } from '@fstools/fstree';
+import { buildImage } from './oci-fixture.mjs';
 
 const T = 1_700_000_000_123_456_789n;
 const dir = (mode = 0o755) => makeDir({ mode, mtime: T });
@@ -33,6 +38,26 @@ tree.set('dev/null', makeDevice('chr', 1, 3, { mode: 0o666, mtime: T }));
 tree.set('var/log/pipe', makeSpecial('fifo', { mode: 0o600, mtime: T }));
 const chunks = [];
 for await (const c of treeToTar(tree)) chunks.push(c);
-const out = resolve(import.meta.dirname, '../fixtures/sample-rootfs.tar');
-writeFileSync(out, Buffer.concat(chunks));
-console.log(`wrote ${out}`);
+const rootfs = resolve(import.meta.dirname, '../fixtures/sample-rootfs.tar');
+writeFileSync(rootfs, Buffer.concat(chunks));
+console.log(`wrote ${rootfs}`);
+
+const later = 1_700_000_100_000_000_000n;
+const install = [
+  { path: 'usr/bin/tool', data: '#!/bin/sh\necho tool 1.0\n', mode: 0o755, mtime: later },
+  { path: 'usr/share/tool/README', data: 'a tool\n'.repeat(2000), mtime: later },
+  { path: 'etc/tool.conf', data: 'verbose=1\n', mtime: later },
+];
+const patch = [
+  { path: 'usr/share/doc/.wh.readme', mtime: later },
+  { path: 'etc/.wh..wh..opq', mtime: later },
+  { path: 'etc/os-release', data: 'NAME="fstools sample"\nID=sample\nVERSION_ID=2\n', mtime: later },
+  { path: 'usr/bin/hello', type: 'symlink', target: 'tool', mtime: later },
+];
+const image = resolve(import.meta.dirname, '../fixtures/sample-image.tar');
+await buildImage(
+  [{ ref: 'fstools/sample:1', platform: 'linux/amd64', layers: [{ tar: rootfs, compression: 'gzip' }, { entries: install, compression: 'gzip' }, { entries: patch, compression: 'gzip' }] }],
+  image,
+  'docker25',
+);
+console.log(`wrote ${image}`);
