@@ -3,7 +3,7 @@ import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, rea
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FsTree } from '@fstools/fstree';
-import { diffManifests, FsTree as Tree, makeDir, makeFile, manifest, utf8 } from '@fstools/fstree';
+import { diffManifests, encodeHeader, endOfArchive, FsTree as Tree, makeDir, makeFile, manifest, padding, utf8 } from '@fstools/fstree';
 import { writeErofs } from '@fstools/erofs-writer';
 import { cli } from './helpers/cli.js';
 import { canFsck15, canFsck18, canMount, dumpPath, dumpSuper, fsck15, fsck18, hostManifest, scratchDir, withErofsMount } from './helpers/erofs-oracles.js';
@@ -218,5 +218,46 @@ describe('streaming', () => {
     fscks(out2);
     rmSync(big);
     rmSync(bigTar);
+  });
+});
+
+describe('OCI whiteouts (--ovl-whiteouts / --aufs)', () => {
+  it('become overlayfs whiteouts and opaque dirs that the kernel overlay honours', async () => {
+    const member = (path: string, type: 'file' | 'dir' = 'file', data = ''): Buffer =>
+      Buffer.concat([
+        encodeHeader({ path: utf8(path), type, mode: type === 'dir' ? 0o755 : 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: '', major: 0, minor: 0, xattrs: new Map() }),
+        Buffer.from(data),
+        padding(data.length),
+      ]);
+    const lowerTar = join(dir, 'lower.tar');
+    const upperTar = join(dir, 'upper.tar');
+    writeFileSync(lowerTar, Buffer.concat([member('gone', 'file', 'x'), member('keep', 'file', 'k'), member('opq', 'dir'), member('opq/old', 'file', 'o'), endOfArchive()]));
+    writeFileSync(upperTar, Buffer.concat([member('.wh.gone'), member('opq/.wh..wh..opq'), member('opq/new', 'file', 'n'), endOfArchive()]));
+    const lower = img();
+    const upper = img();
+    expect(cli('mkerofs-ts', ['-q', '--tar', lower, lowerTar]).status).toBe(0);
+    const r = cli('mkerofs-ts', ['-q', '--tar', '--aufs', upper, upperTar]);
+    expect(r.status, r.stderr).toBe(0);
+    fscks(upper);
+    if (!canMount()) return;
+    await withErofsMount(upper, (m) => {
+      const wh = lstatSync(join(m, 'gone'));
+      expect(wh.isCharacterDevice() && wh.rdev === 0).toBe(true);
+      expect(existsSync(join(m, '.wh.gone'))).toBe(false);
+      expect(hostManifest(m).find((e) => e.path === 'opq')?.xattrs).toEqual({ 'trusted.overlay.opaque': '79' });
+    });
+    await withErofsMount(lower, (lo) =>
+      withErofsMount(upper, (up) => {
+        const merged = join(dir, 'merged');
+        mkdirSync(merged, { recursive: true });
+        expect(spawnSync('mount', ['-t', 'overlay', 'overlay', '-o', `lowerdir=${up}:${lo}`, merged]).status).toBe(0);
+        try {
+          expect(readdirSync(merged).sort()).toEqual(['keep', 'opq']);
+          expect(readdirSync(join(merged, 'opq'))).toEqual(['new']);
+        } finally {
+          spawnSync('umount', [merged]);
+        }
+      }),
+    );
   });
 });
