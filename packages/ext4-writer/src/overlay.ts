@@ -11,7 +11,7 @@ export const WORK = 'work';
 
 const OPAQUE_VALUE = new Uint8Array([0x79]); // "y"
 
-export function isWhiteout(inode: Inode): boolean {
+function isWhiteout(inode: Inode): boolean {
   return inode.type === 'chr' && inode.major === 0 && inode.minor === 0;
 }
 
@@ -24,8 +24,16 @@ export function overlayRoot(upper: DirInode, meta: Partial<InodeMeta>): DirInode
 }
 
 /**
- * Applies one OCI layer (as treeFromTar reads it with whiteouts: 'overlay') over an upper
- * directory so that upper shows, over any lower layers, what the layer's OCI semantics say:
+ * Applies OCI layers (as treeFromTar reads them with whiteouts: 'overlay') in order over an upper
+ * directory, then drops the whiteouts nothing can need (see dropInertWhiteouts).
+ */
+export function applyLayers(upper: DirInode, layers: DirInode[], isImplied: (dir: DirInode) => boolean): void {
+  for (const layer of layers) applyLayer(upper, layer, isImplied);
+  dropInertWhiteouts(upper, false);
+}
+
+/**
+ * Applies one layer so that upper shows, over any lower layers, what OCI semantics say:
  * - a whiteout replaces whatever upper had at its path (it still hides the lower entry);
  * - an opaque directory drops what upper had inside it and stays opaque;
  * - a directory over a directory merges, the layer's metadata winning (except for directories the
@@ -33,7 +41,7 @@ export function overlayRoot(upper: DirInode, meta: Partial<InodeMeta>): DirInode
  *   opaque, since the lower directory it would otherwise merge with was deleted;
  * - anything else replaces the old entry.
  */
-export function applyLayer(upper: DirInode, layer: DirInode, isImplied: (dir: DirInode) => boolean): void {
+function applyLayer(upper: DirInode, layer: DirInode, isImplied: (dir: DirInode) => boolean): void {
   const opaque = layer.xattrs.has(OVERLAY_OPAQUE);
   if (opaque) {
     upper.entries.clear();
@@ -56,5 +64,20 @@ export function applyLayer(upper: DirInode, layer: DirInode, isImplied: (dir: Di
     }
     if (child.type === 'dir' && old) child.xattrs.set(OVERLAY_OPAQUE, OPAQUE_VALUE);
     upper.entries.set(name, child);
+  }
+}
+
+/**
+ * Below an opaque directory nothing of the lower layers shows, so whiteouts there hide nothing,
+ * and overlayfs would list them (it merges, and filters whiteouts, only where a lower directory
+ * exists). They are removed. Elsewhere a whiteout stays, since the lower layers are not known
+ * here: in a directory that exists only in the upper layer it shows up in listings as an entry
+ * that cannot be opened.
+ */
+function dropInertWhiteouts(dir: DirInode, underOpaque: boolean): void {
+  const opaque = underOpaque || dir.xattrs.has(OVERLAY_OPAQUE);
+  for (const [name, child] of dir.entries) {
+    if (opaque && isWhiteout(child)) dir.entries.delete(name);
+    else if (child.type === 'dir') dropInertWhiteouts(child, opaque);
   }
 }

@@ -20,7 +20,7 @@ import { buildInodeTable, defaultLostFound } from './layout/inode-table.js';
 import type { ContentRecord } from './layout/minimum.js';
 import { minimumSize } from './layout/minimum.js';
 import { placeInodes } from './layout/placement.js';
-import { applyLayer, overlayRoot } from './overlay.js';
+import { applyLayers, overlayRoot } from './overlay.js';
 
 /** A tar archive (plain, gzip or zstd) that can be read once. */
 export interface TarSource {
@@ -225,10 +225,11 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
 
 /** The overlay upper layout: `content` as /upper with each patch applied over it, and /work. */
 async function bakeUpper(content: DirInode, patches: TarSource[], hook: StoreHook, meta: Partial<InodeMeta>): Promise<FsTree> {
+  const layers: DirInode[] = [];
   for (const p of patches) {
-    const layer = await treeFromTar(decompress(p.open(), p.name), p.name, { whiteouts: 'overlay', storeData: hook, impliedDir: { mtime: IMPLIED_MTIME } });
-    applyLayer(content, layer.root, (d) => d.mtime === IMPLIED_MTIME);
+    layers.push((await treeFromTar(decompress(p.open(), p.name), p.name, { whiteouts: 'overlay', storeData: hook, impliedDir: { mtime: IMPLIED_MTIME } })).root);
   }
+  applyLayers(content, layers, (d) => d.mtime === IMPLIED_MTIME);
   const tree = new FsTree(overlayRoot(content, meta));
   for (const { inode } of tree.walk()) if (inode.mtime === IMPLIED_MTIME) inode.mtime = meta.mtime!;
   return tree;
