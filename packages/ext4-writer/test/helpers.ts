@@ -38,3 +38,11 @@ export function* inodesOf(tree: FsTree): Generator<Inode> {
     yield inode;
   }
 }
+
+/**
+ * Lets the event loop run (vitest's worker RPC among others): long property runs otherwise chain
+ * only microtasks between mostly synchronous steps and starve it.
+ */
+export function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -8,6 +8,7 @@ import { differingOffsets, dumpe2fsHeader, e2fsckProblems, hasE2fsprogs, run } f
 import { oracle } from '../../../test/helpers/oracles.js';
 import type { Ext4Options } from '../src/index.js';
 import { writeExt4 } from '../src/index.js';
+import { yieldToEventLoop } from './helpers.js';
 
 /**
  * Empty images must equal what mke2fs 1.47 makes with the same options, byte for byte, apart from
@@ -140,6 +141,7 @@ describe.skipIf(!enabled)('empty images equal mke2fs 1.47', () => {
         fc.constantFrom(undefined, 1024, 2048, 4096),
         fc.subarray(FEATURES, { maxLength: 3 }),
         async (mib, blockSize, off) => {
+          await yieldToEventLoop();
           await compare({ size: mib * M + (mib % 7) * 1024, blockSize, off: off.map((f) => `^${f}`) }, 'prop');
         },
       ),
