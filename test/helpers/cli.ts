@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const bins = {
-  'mkerofs-ts': '../../packages/erofs-writer/dist/cli.js',
+  'mkerofs-ts': '../../packages/erofs-writer/dist/bin.cjs',
   'erofs-ts': '../../packages/erofs-reader/dist/cli.js',
   'mkext4-ts': '../../packages/ext4-writer/dist/cli.js',
   fsmerge: '../../packages/oci-fsmerge/dist/cli.js',

@@ -38,7 +38,7 @@ function countFiles(dir) {
 }
 
 const tools = [
-  { name: 'mkerofs-ts', run: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/dist/cli.js'), '-q', img, src]) },
+  { name: 'mkerofs-ts', run: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/dist/bin.cjs'), '-q', img, src]) },
   { name: 'mkfs.erofs 1.5', run: (img, src) => timed('mkfs.erofs', ['--quiet', img, src]) },
   { name: 'mkfs.erofs 1.8', run: (img, src) => timed('chroot', [trixie, 'mkfs.erofs', '--quiet', inChroot(img), inChroot(src)]) },
 ];

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ByteString, FileData, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
-import { decompress, displayName, InputError, mapOwner, openData, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
+import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
+import { decompress, displayName, InputError, mapOwner, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
 import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
@@ -21,6 +21,7 @@ import { xxhashApi } from './hash.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
 import { OutputFile, ScratchFile } from './output-file.js';
+import { Prefetcher } from './prefetch.js';
 import { RegionWriter } from './region-writer.js';
 import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
 import { encodeXattr } from './xattr.js';
@@ -74,21 +75,16 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
   const b = await ImageBuilder.start(output, opts);
   try {
     const seen = new Set<FileData>();
-    const buf = Buffer.allocUnsafe(1 << 20);
+    const files: Array<{ inode: FileInode; path: ByteString }> = [];
     for (const { inode, path } of tree.walk()) {
       if (inode.type !== 'file' || inode.size === 0 || inode.data.kind === 'device' || seen.has(inode.data)) continue;
       seen.add(inode.data);
+      files.push({ inode, path });
+    }
+    const reader = new Prefetcher(files.map((f) => f.inode));
+    for (const { inode, path } of files) {
       const sink = b.sink(inode.size, inode.xattrs, path);
-      const r = openData(inode);
-      try {
-        for (let pos = 0; pos < inode.size; pos += buf.length) {
-          const piece = buf.subarray(0, Math.min(buf.length, inode.size - pos));
-          r.read(piece, pos);
-          sink.push(piece);
-        }
-      } finally {
-        r.close();
-      }
+      for await (const piece of await reader.take()) sink.push(piece);
       b.placements.set(inode.data, sink.end());
     }
     return await b.finish(tree);
