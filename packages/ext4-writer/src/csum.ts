@@ -8,11 +8,13 @@ export function ext4Chksum(crc: number, data: Uint8Array): number {
   return ~crc32c.buf(data, ~crc) >>> 0;
 }
 
+const word = new Uint8Array(4);
+const wordView = new DataView(word.buffer);
+
 /** ext4_chksum over a little-endian 32-bit value (inode numbers, group numbers, generations). */
 export function ext4ChksumU32(crc: number, value: number): number {
-  const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, value, true);
-  return ext4Chksum(crc, b);
+  wordView.setUint32(0, value, true);
+  return ext4Chksum(crc, word);
 }
 
 /** The seed every metadata checksum starts from: crc32c(~0, uuid), or s_checksum_seed. */

@@ -173,7 +173,7 @@ export class DataStore {
 
 function isZero(buf: Uint8Array, off: number, len: number): boolean {
   if (buf[off] || buf[off + len - 1]) return false;
-  return Buffer.from(buf.buffer, buf.byteOffset + off, len).equals(ZERO.subarray(0, len));
+  return ZERO.compare(buf, off, off + len, 0, len) === 0;
 }
 
 function verifyUnchanged(file: FileInode, path: string | Buffer): void {

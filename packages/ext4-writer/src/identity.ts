@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import type { FsTree } from '@fstools/fstree';
+import type { Numbering } from './layout/inode-table.js';
 import { OptionError } from './errors.js';
 
 /** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional). */
@@ -29,19 +29,16 @@ function randomUuid(): Uint8Array {
   return u;
 }
 
-/** A digest of everything about the tree but file bytes (which the data digest covers). */
-export function metadataDigest(tree: FsTree): Buffer {
+/** A digest of everything about the tree but file bytes (which the data digest covers), inode by inode. */
+export function metadataDigest(num: Numbering): Buffer {
   const h = createHash('sha256');
-  const ids = new Map<object, number>();
-  for (const { path, inode } of tree.walk()) {
-    const first = ids.get(inode);
-    if (first === undefined) ids.set(inode, ids.size);
-    h.update(`${path.length}:`).update(Buffer.from(path, 'latin1'));
-    h.update(`|${inode.type}|${inode.mode}|${inode.uid}|${inode.gid}|${inode.mtime}|${first ?? ''}|`);
+  for (const { ino, inode, children } of num.inodes) {
+    h.update(`${ino}|${inode.type}|${inode.mode}|${inode.uid}|${inode.gid}|${inode.mtime}|`);
     if (inode.type === 'file') h.update(`${inode.size}`);
     else if (inode.type === 'symlink') h.update(Buffer.from(inode.target, 'latin1'));
     else if (inode.type === 'chr' || inode.type === 'blk') h.update(`${inode.major}:${inode.minor}`);
     for (const name of [...inode.xattrs.keys()].sort()) h.update(`|${name}=`).update(inode.xattrs.get(name)!);
+    if (children) children.names.forEach((name, i) => h.update(`|${name.length}:`).update(Buffer.from(name, 'latin1')).update(`=${num.numbers.get(children.inodes[i]!)}`));
     h.update('\n');
   }
   return h.digest();

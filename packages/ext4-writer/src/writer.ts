@@ -16,7 +16,7 @@ import { planFixedLayout } from './layout/fixed.js';
 import type { Geometry, GeometryOptions } from './layout/geometry.js';
 import { computeGeometry } from './layout/geometry.js';
 import type { InodeTable, TableFormat } from './layout/inode-table.js';
-import { buildInodeTable, defaultLostFound } from './layout/inode-table.js';
+import { buildInodeTable, defaultLostFound, numberInodes } from './layout/inode-table.js';
 import type { ContentRecord } from './layout/minimum.js';
 import { minimumSize } from './layout/minimum.js';
 import { placeInodes } from './layout/placement.js';
@@ -164,13 +164,13 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     let tree = (await source(hook)) ?? new FsTree(makeDir({ mode: 0o755, mtime: nowNs }));
     if (opts.overlayUpper) tree = await bakeUpper(tree.root, opts.patches ?? [], hook, { mode: 0o755, uid: 0, gid: 0, mtime: nowNs });
 
+    const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
     const storedOf = new Map<FileInode, StoredData>();
-    for (const { inode } of tree.walk()) {
-      if (inode.type !== 'file' || storedOf.has(inode)) continue;
-      storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
+    for (const { inode } of numbering.inodes) {
+      if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
     }
 
-    const ids = deriveIds(dataHash.digest(), metadataDigest(tree), JSON.stringify({ ...geoOpts, features: [...request.enabled].sort(), size: opts.size, label: opts.label, now: `${now}` }));
+    const ids = deriveIds(dataHash.digest(), metadataDigest(numbering), JSON.stringify({ ...geoOpts, features: [...request.enabled].sort(), size: opts.size, label: opts.label, now: `${now}` }));
     const uuid = givenUuid ?? ids.uuid;
     const hashSeed = givenSeed ?? ids.hashSeed;
     const seedWords = hashSeedWords(hashSeed);
@@ -178,7 +178,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     const tableFor = (fmt: Omit<TableFormat, 'hashSeed'>): InodeTable => {
       const key = `${fmt.blockSize}/${fmt.inodeSize}/${[...fmt.features].sort()}`;
       let t = tables.get(key);
-      if (!t) tables.set(key, (t = buildInodeTable(tree, { ...fmt, hashSeed: seedWords }, () => defaultLostFound(nowNs))));
+      if (!t) tables.set(key, (t = buildInodeTable(numbering, { ...fmt, hashSeed: seedWords })));
       return t;
     };
     const tooSmall = (): TooSmallError => {

@@ -83,51 +83,102 @@ export function fileType(inode: Inode): number {
   }
 }
 
+/** A directory's children in byte order, with their inodes. */
+export interface Children {
+  names: ByteString[];
+  inodes: Inode[];
+}
+
+/** One inode of the tree with its number, in the order numbers were given. */
+export interface NumberedInode {
+  ino: number;
+  inode: Inode;
+  /** The directory it was first found in (the root's is the root). */
+  parent: number;
+  /** Names pointing at it (for directories, recomputed as 2 + subdirectories). */
+  names: number;
+  /** Directories: their children. */
+  children?: Children;
+}
+
+/** The tree's inodes numbered: 2 for the root, 11 for lost+found, 12 upward in walk order. */
+export interface Numbering {
+  inodes: NumberedInode[];
+  numbers: Map<Inode, number>;
+  lastIno: number;
+  /** The lost+found directory (the source's own, or one made like mke2fs makes it). */
+  lostFound: DirInode;
+  tree: FsTree;
+}
+
 /**
- * Numbers the tree's inodes (the root is 2, lost+found 11, the rest from 12 in walk order, one
- * number per hardlinked inode) and works out link counts, extended attribute placement and
- * directory shapes. `lostFoundMeta` describes lost+found when the tree has none.
+ * Numbers the tree's inodes: the root is 2, lost+found 11, the rest from 12 in walk order
+ * (directories' children in byte order, depth first), one number per hardlinked inode.
+ * `lostFoundMeta` makes lost+found when the tree has none.
  */
-export function buildInodeTable(tree: FsTree, fmt: TableFormat, lostFoundMeta: () => DirInode): InodeTable {
+export function numberInodes(tree: FsTree, lostFoundMeta: () => DirInode): Numbering {
   const existing = tree.root.entries.get(LOST_FOUND);
   if (existing && existing.type !== 'dir') throw new InputError(LOST_FOUND, 'must be a directory (e2fsck needs it)');
   const lostFound = existing ?? lostFoundMeta();
-  const numbers = new Map<Inode, number>([
-    [tree.root, EXT4_ROOT_INO],
-    [lostFound, EXT4_GOOD_OLD_FIRST_INO],
-  ]);
-  let next = EXT4_GOOD_OLD_FIRST_INO + 1;
-  const order: Array<{ inode: Inode; parent: DirInode | undefined }> = [
-    { inode: tree.root, parent: undefined },
-    { inode: lostFound, parent: tree.root },
-  ];
-  const links = new Map<Inode, number>();
-  const visit = (dir: DirInode): void => {
-    for (const name of childNames(dir, dir === tree.root && !existing ? lostFound : undefined)) {
-      const child = name === LOST_FOUND && dir === tree.root ? lostFound : dir.entries.get(name)!;
-      links.set(child, (links.get(child) ?? 0) + 1);
-      if (!numbers.has(child)) {
-        numbers.set(child, next++);
-        order.push({ inode: child, parent: dir });
-      }
-      if (child.type === 'dir') visit(child);
-    }
+  const numbers = new Map<Inode, number>();
+  const inodes: NumberedInode[] = [];
+  const byInode = new Map<Inode, NumberedInode>();
+  const add = (inode: Inode, ino: number, parent: number): NumberedInode => {
+    const n: NumberedInode = { ino, inode, parent, names: 0 };
+    numbers.set(inode, ino);
+    byInode.set(inode, n);
+    inodes.push(n);
+    return n;
   };
-  visit(tree.root);
+  add(tree.root, EXT4_ROOT_INO, EXT4_ROOT_INO);
+  add(lostFound, EXT4_GOOD_OLD_FIRST_INO, EXT4_ROOT_INO);
+  let next = EXT4_GOOD_OLD_FIRST_INO + 1;
+  // Depth first with an explicit stack: trees may be deeper than the call stack.
+  const stack: NumberedInode[] = [byInode.get(tree.root)!];
+  while (stack.length) {
+    const dir = stack.pop()!;
+    const node = dir.inode as DirInode;
+    const names = sortedNames(node);
+    if (node === tree.root && !existing) names.splice(sortedIndex(names, LOST_FOUND), 0, LOST_FOUND);
+    const children: Children = { names, inodes: names.map((n) => (n === LOST_FOUND && node === tree.root ? lostFound : node.entries.get(n)!)) };
+    dir.children = children;
+    const subdirs: NumberedInode[] = [];
+    for (const child of children.inodes) {
+      const n = byInode.get(child) ?? add(child, next++, dir.ino);
+      n.names++;
+      if (child.type !== 'dir') continue;
+      if (n.names > 1) throw new InputError(pathOf(child, tree), 'a directory cannot have two names');
+      subdirs.push(n);
+    }
+    for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
+  }
+  inodes.sort((a, b) => a.ino - b.ino);
+  return { inodes, numbers, lastIno: next - 1, lostFound, tree };
+}
 
+function sortedIndex(names: ByteString[], name: ByteString): number {
+  let i = 0;
+  while (i < names.length && names[i]! < name) i++;
+  return i;
+}
+
+/**
+ * Works out, for a format, each inode's link count, extended attribute placement and directory
+ * shape (which needs the hash seed).
+ */
+export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
   const dirFmt = dirFormat(fmt);
   const index = fmt.features.has('dir_index') ? { seed: fmt.hashSeed } : undefined;
   const inodeSpace = fmt.inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? fmt.inodeSize - EXT4_INODE_LARGE_SIZE : 0;
-  const inodes = order.map(({ inode, parent }): TableInode => {
-    const ino = numbers.get(inode)!;
-    const parentIno = parent ? numbers.get(parent)! : ino;
-    const t: TableInode = { ino, inode, parent: parentIno, links: links.get(inode) ?? 0, contentBlocks: 0, xattrsInInode: [], xattrsInBlock: [] };
-    if (inode.type === 'dir') {
+  const tree = num.tree;
+  const inodes = num.inodes.map(({ ino, inode, parent, names, children }): TableInode => {
+    const t: TableInode = { ino, inode, parent, links: names, contentBlocks: 0, xattrsInInode: [], xattrsInBlock: [] };
+    if (children) {
       let subdirs = 0;
-      const entries: DirEntry[] = childNames(inode, inode === tree.root && !existing ? lostFound : undefined).map((name) => {
-        const child = name === LOST_FOUND && inode === tree.root ? lostFound : inode.entries.get(name)!;
+      const entries: DirEntry[] = children.names.map((name, i) => {
+        const child = children.inodes[i]!;
         if (child.type === 'dir') subdirs++;
-        return { name: bytesOf(name), ino: numbers.get(child)!, fileType: fileType(child) };
+        return { name: bytesOf(name), ino: num.numbers.get(child)!, fileType: fileType(child) };
       });
       t.links = 2 + subdirs;
       if (t.links > EXT4_LINK_MAX) {
@@ -135,8 +186,8 @@ export function buildInodeTable(tree: FsTree, fmt: TableFormat, lostFoundMeta: (
         if (!fmt.features.has('dir_nlink')) throw new InputError(pathOf(inode, tree), `has ${subdirs} subdirectories: more than ${EXT4_LINK_MAX - 2} needs dir_nlink`);
         t.links = 1;
       }
-      const minBlocks = inode === lostFound ? lostFoundBlockCount(fmt.blockSize) : 1;
-      t.dir = shapeDir(ino, parentIno, entries, dirFmt, index, minBlocks);
+      const minBlocks = inode === num.lostFound ? lostFoundBlockCount(fmt.blockSize) : 1;
+      t.dir = shapeDir(ino, parent, entries, dirFmt, index, minBlocks);
       t.contentBlocks = shapeBlockCount(t.dir);
     } else if (t.links > EXT4_LINK_MAX) {
       throw new InputError(pathOf(inode, tree), `has ${t.links} hard links (at most ${EXT4_LINK_MAX})`);
@@ -149,15 +200,7 @@ export function buildInodeTable(tree: FsTree, fmt: TableFormat, lostFoundMeta: (
     placeInodeXattrs(t, inodeSpace, fmt, tree);
     return t;
   });
-  inodes.sort((a, b) => a.ino - b.ino);
-  return { inodes, lastIno: next - 1, lostFound };
-}
-
-/** Children in byte order, with lost+found among the root's when the tree does not have it. */
-function childNames(dir: DirInode, addLostFound: DirInode | undefined): ByteString[] {
-  const names = sortedNames(dir);
-  if (!addLostFound) return names;
-  return [...names, LOST_FOUND].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return { inodes, lastIno: num.lastIno, lostFound: num.lostFound };
 }
 
 function placeInodeXattrs(t: TableInode, inodeSpace: number, fmt: TableFormat, tree: FsTree): void {
