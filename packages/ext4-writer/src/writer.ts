@@ -167,7 +167,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
     const storedOf = new Map<FileInode, StoredData>();
     for (const { inode } of numbering.inodes) {
-      if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
+      if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
     }
 
     const ids = deriveIds(dataHash.digest(), metadataDigest(numbering), JSON.stringify({ ...geoOpts, features: [...request.enabled].sort(), size: opts.size, label: opts.label, now: `${now}` }));
@@ -200,7 +200,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       throw err instanceof TooSmallError ? tooSmall() : err;
     }
     const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now, clamp: opts.timestamp, label, rootOwner: opts.rootOwner });
-    image.commit(Math.max(opts.size, opts.fileSize ?? 0));
+    await image.commit(Math.max(opts.size, opts.fileSize ?? 0));
     return {
       path: outPath,
       bytes: Math.max(opts.size, opts.fileSize ?? 0),
@@ -218,7 +218,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {
-    image.abort();
+    await image.abort();
     throw err;
   }
 }
