@@ -12,9 +12,9 @@ export function layerName(image: string, layer: LayerSource): string {
 }
 
 /** The compressed blob, checked against its descriptor (size, digest) as it streams. */
-export function verifiedBlob(image: string, layer: LayerSource): AsyncIterable<Uint8Array> {
+export function verifiedBlob(image: string, layer: LayerSource, onDigest?: (digest: string) => void): AsyncIterable<Uint8Array> {
   const expect = { ...(layer.digest && { digest: layer.digest }), ...(layer.size !== undefined && { size: layer.size }) };
-  return verifyStream(readBlob(layer.blob), expect, image, `${layer.label} blob`);
+  return verifyStream(readBlob(layer.blob), expect, image, `${layer.label} blob`, onDigest);
 }
 
 /**
@@ -24,6 +24,14 @@ export function verifiedBlob(image: string, layer: LayerSource): AsyncIterable<U
  */
 export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
   const name = layerName(image, layer);
+  if (layer.compression === 'none') {
+    // The blob is the tar: its digest is the diff ID, so one hash checks both.
+    const blob = verifiedBlob(image, layer, (digest) => {
+      if (layer.diffId && digest !== layer.diffId) throw new InputError(image, `${layer.label} diff ID: digest mismatch: content is ${digest}, expected ${layer.diffId}`);
+      onDiffId?.(digest);
+    });
+    return checkCompression(blob, 'none', name);
+  }
   const plain = decompress(checkCompression(verifiedBlob(image, layer), layer.compression, name), name);
   return verifyStream(plain, layer.diffId ? { digest: layer.diffId } : {}, image, `${layer.label} diff ID`, (d) => onDiffId?.(d));
 }
