@@ -1,7 +1,7 @@
 import { ext4Chksum } from './csum.js';
 
 /** Sets bits [from, to) of a little-endian bitmap (bit i is byte i/8, bit i%8). */
-export function setBits(bitmap: Uint8Array, from: number, to: number): void {
+function setBits(bitmap: Uint8Array, from: number, to: number): void {
   let i = from;
   while (i < to && i % 8) bitmap[i >> 3]! |= 1 << (i & 7), i++;
   const fullEnd = to - (to % 8);

@@ -32,7 +32,6 @@ export const EXT4_JOURNAL_INO = 8;
 export const EXT4_GOOD_OLD_FIRST_INO = 11;
 
 // s_feature_compat
-export const EXT4_FEATURE_COMPAT_DIR_PREALLOC = 0x0001;
 export const EXT4_FEATURE_COMPAT_HAS_JOURNAL = 0x0004;
 export const EXT4_FEATURE_COMPAT_EXT_ATTR = 0x0008;
 export const EXT4_FEATURE_COMPAT_RESIZE_INODE = 0x0010;
@@ -66,7 +65,6 @@ export const EXT4_N_BLOCKS = 15;
 export const EXT4_NDIR_BLOCKS = 12;
 export const EXT4_IND_BLOCK = 12;
 export const EXT4_DIND_BLOCK = 13;
-export const EXT4_TIND_BLOCK = 14;
 /** A symlink target shorter than this lives in i_block ("fast symlink"). */
 export const EXT4_FAST_SYMLINK_MAX = EXT4_N_BLOCKS * 4 - 1;
 
@@ -79,12 +77,10 @@ export const EXT_INIT_MAX_LEN = 32768;
 export const EXT4_MAX_EXTENT_DEPTH = 5;
 
 // Directories.
-export const EXT4_NAME_LEN = 255;
 export const EXT4_DIR_ENTRY_HEADER = 8;
 /** struct ext4_dir_entry_tail: a fake 12-byte dirent holding the leaf block checksum. */
 export const EXT4_DIR_TAIL_SIZE = 12;
 export const EXT4_DIR_TAIL_FT = 0xde;
-export const EXT4_FT_UNKNOWN = 0;
 export const EXT4_FT_REG_FILE = 1;
 export const EXT4_FT_DIR = 2;
 export const EXT4_FT_CHRDEV = 3;
@@ -108,7 +104,6 @@ export const EXT4_XATTR_INDEX_POSIX_ACL_ACCESS = 2;
 export const EXT4_XATTR_INDEX_POSIX_ACL_DEFAULT = 3;
 export const EXT4_XATTR_INDEX_TRUSTED = 4;
 export const EXT4_XATTR_INDEX_SECURITY = 6;
-export const EXT4_XATTR_INDEX_SYSTEM = 7;
 
 // jbd2 (include/linux/jbd2.h); the journal is big-endian.
 export const JBD2_MAGIC_NUMBER = 0xc03b3998;

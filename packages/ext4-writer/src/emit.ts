@@ -27,6 +27,7 @@ import {
   EXT4_N_BLOCKS,
   EXT4_OS_LINUX,
   EXT4_RESIZE_INO,
+  EXT4_ROOT_INO,
   EXT4_SUPER_MAGIC,
   EXT4_VALID_FS,
   SUPERBLOCK_OFFSET,
@@ -46,7 +47,7 @@ import type { Extent, FixedLayout } from './layout/fixed.js';
 import { groupBase, groupBlockCount, groupFirstBlock } from './layout/groups.js';
 import { dirFormat } from './layout/inode-table.js';
 import type { InodeTable } from './layout/inode-table.js';
-import type { Placement } from './layout/placement.js';
+import type { PlacedInode, Placement } from './layout/placement.js';
 import { buildResizeInode } from './resize-inode.js';
 import { encodeSuperBlock } from './superblock.js';
 import { encodeInodeXattrs, encodeXattrBlock, setXattrBlockCsum } from './xattr.js';
@@ -69,92 +70,116 @@ export interface EmitResult {
   freeInodes: number;
 }
 
+type BlockWriter = (pblk: number, data: Uint8Array) => void;
+
 /** Writes every metadata structure of a planned filesystem (file data is already in place). */
 export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: InodeTable, placement: Placement, id: Identity): EmitResult {
   const geo = fixed.geo;
-  const bs = geo.blockSize;
-  const csum = geo.features.has('metadata_csum');
   // With metadata_csum_seed, s_checksum_seed holds this same value, fixed at mkfs time.
-  const fsSeed = csum ? csumSeedOfUuid(id.uuid) : undefined;
-  const writeBlock = (pblk: number, data: Uint8Array): void => image.write(pblk * bs, data);
+  const fsSeed = geo.features.has('metadata_csum') ? csumSeedOfUuid(id.uuid) : undefined;
+  const writeBlock: BlockWriter = (pblk, data) => image.write(pblk * geo.blockSize, data);
   const records = new InodeTableWriter(image, fixed, fsSeed);
-
-  // Reserved inodes 1..10: zero (with checksums when metadata_csum), then the special ones.
-  const now: Timestamp = { sec: id.now, nsec: 0 };
-  for (let ino = 1; ino < EXT4_GOOD_OLD_FIRST_INO; ino++) records.put(ino, fsSeed !== undefined ? zeroInode() : undefined, false);
-  records.put(EXT4_BAD_INO, { ...zeroInode(), i_atime: now, i_ctime: now, i_mtime: now }, false);
-  if (geo.features.has('resize_inode')) {
-    const r = buildResizeInode(geo, fixed.resizeDind);
-    for (const b of r.blocks) writeBlock(b.pblk, b.data);
-    records.put(EXT4_RESIZE_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: r.size, i_blocks: r.blockCount * (bs / 512), i_block: r.iBlock }, false);
-  }
-  const jnlBlocks = new Uint32Array(17);
-  if (fixed.journal) {
-    const j = fixed.journal;
-    writeBlock(j.extents[0]!.pblk, encodeJournalSuperblock(bs, geo.journalBlocks, id.uuid));
-    const jSeed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, EXT4_JOURNAL_INO, 0) : undefined;
-    const map = mapping(j.extents, j.mapBlocks, geo.features.has('extent'), bs, jSeed, writeBlock);
-    if (geo.features.has('extent') && j.mapBlocks.length) keepSplitRemains(map.iBlock, j.extents);
-    const size = geo.journalBlocks * bs;
-    records.put(EXT4_JOURNAL_INO, {
-      ...largeInode(geo.inodeSize, now),
-      i_mode: 0o100600,
-      i_links_count: 1,
-      i_size: size,
-      i_blocks: (geo.journalBlocks + j.mapBlocks.length) * (bs / 512),
-      i_flags: map.flags,
-      i_block: map.iBlock,
-    }, false);
-    // s_jnl_blocks: a backup of i_block, then i_size_high and i_size.
-    const words = new DataView(map.iBlock.buffer, map.iBlock.byteOffset, EXT4_N_BLOCKS * 4);
-    for (let i = 0; i < EXT4_N_BLOCKS; i++) jnlBlocks[i] = words.getUint32(i * 4, true);
-    jnlBlocks[15] = Math.floor(size / 2 ** 32);
-    jnlBlocks[16] = size % 2 ** 32;
-  }
-
+  const reserved = reservedInodes(fixed, id, fsSeed, writeBlock);
   for (const block of placement.xattrBlocks) {
-    const data = encodeXattrBlock(block.list, bs, block.refcount);
+    const data = encodeXattrBlock(block.list, geo.blockSize, block.refcount);
     if (fsSeed !== undefined) setXattrBlockCsum(data, block.pblk, fsSeed);
     writeBlock(block.pblk, data);
   }
-  const dirFmt = dirFormat({ blockSize: bs, inodeSize: geo.inodeSize, features: geo.features, hashSeed: [] });
-  for (const p of placement.placed) {
-    const seed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, p.t.ino, 0) : undefined;
-    const inode = p.t.inode;
-    let flags = 0;
-    let iBlock: Uint8Array = new Uint8Array(EXT4_N_BLOCKS * 4);
-    let size = 0;
-    if (inode.type === 'dir') {
-      const dir = encodeDir(p.t.dir!, p.t.ino, p.t.parent, dirFmt);
-      dir.blocks.forEach((block, i) => {
-        if (seed !== undefined) {
-          if (dir.leaf[i]) setLeafCsum(block, seed);
-          else setDxCsum(block, seed, i === 0);
-        }
-      });
-      writeMapped(p.extents, dir.blocks, writeBlock);
-      if (p.t.dir!.indexed) flags |= EXT4_INDEX_FL;
-      size = dir.blocks.length * bs;
-    } else if (inode.type === 'symlink') {
-      size = inode.target.length;
-      if (size > EXT4_FAST_SYMLINK_MAX) {
-        const block = new Uint8Array(bs);
-        block.set(Buffer.from(inode.target, 'latin1'));
-        writeMapped(p.extents, [block], writeBlock);
-      } else iBlock.set(Buffer.from(inode.target, 'latin1'));
-    } else if (inode.type === 'file') size = inode.size;
-    else if (inode.type === 'chr' || inode.type === 'blk') iBlock = deviceBlock(inode.major, inode.minor);
+  // Records go out in inode order (a group's table is gathered, then written).
+  let next = 0;
+  for (let ino = 1; ino <= table.lastIno; ino++) {
+    if (reserved.records.has(ino)) records.put(ino, reserved.records.get(ino), false);
+    else if (placement.placed[next]?.t.ino === ino) emitInode(placement.placed[next++]!, fixed, id, fsSeed, records, writeBlock);
+  }
+  records.finish(table.lastIno);
 
-    const mapped = inode.type === 'file' || inode.type === 'dir' || (inode.type === 'symlink' && size > EXT4_FAST_SYMLINK_MAX);
+  const used = fixed.reserved.clone();
+  for (const p of placement.placed) {
+    for (const e of p.extents) used.mark(e.pblk, e.len);
+    for (const b of p.mapBlocks) used.mark(b, 1);
+  }
+  for (const x of placement.xattrBlocks) used.mark(x.pblk, 1);
+  const totals = emitGroups(image, fixed, used, records, table.lastIno, fsSeed);
+  emitSuperblocks(image, fixed, totals, id, reserved.jnlBlocks, fsSeed);
+  return totals;
+}
+
+/**
+ * Inodes 1 and 3 to 10 as mke2fs leaves them: zero (with checksums under metadata_csum; none
+ * written without), the bad-block inode dated, the resize inode and the journal, whose blocks are
+ * written here. Also s_jnl_blocks.
+ */
+function reservedInodes(fixed: FixedLayout, id: Identity, fsSeed: number | undefined, writeBlock: BlockWriter): { records: Map<number, InodeFields | undefined>; jnlBlocks: Uint32Array } {
+  const geo = fixed.geo;
+  const bs = geo.blockSize;
+  const now: Timestamp = { sec: id.now, nsec: 0 };
+  const records = new Map<number, InodeFields | undefined>();
+  for (let ino = 1; ino < EXT4_GOOD_OLD_FIRST_INO; ino++) if (ino !== EXT4_ROOT_INO) records.set(ino, fsSeed !== undefined ? zeroInode() : undefined);
+  records.set(EXT4_BAD_INO, { ...zeroInode(), i_atime: now, i_ctime: now, i_mtime: now });
+  if (geo.features.has('resize_inode')) {
+    const r = buildResizeInode(geo, fixed.resizeDind);
+    for (const b of r.blocks) writeBlock(b.pblk, b.data);
+    records.set(EXT4_RESIZE_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: r.size, i_blocks: r.blockCount * (bs / 512), i_block: r.iBlock });
+  }
+  const jnlBlocks = new Uint32Array(17);
+  const j = fixed.journal;
+  if (!j) return { records, jnlBlocks };
+  writeBlock(j.extents[0]!.pblk, encodeJournalSuperblock(bs, geo.journalBlocks, id.uuid));
+  const seed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, EXT4_JOURNAL_INO, 0) : undefined;
+  const map = mapping(j.extents, j.mapBlocks, geo.features.has('extent'), bs, seed, writeBlock);
+  if (geo.features.has('extent') && j.mapBlocks.length) keepSplitRemains(map.iBlock, j.extents);
+  const size = geo.journalBlocks * bs;
+  records.set(EXT4_JOURNAL_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: size, i_blocks: (geo.journalBlocks + j.mapBlocks.length) * (bs / 512), i_flags: map.flags, i_block: map.iBlock });
+  // s_jnl_blocks: a backup of i_block, then i_size_high and i_size.
+  const words = new DataView(map.iBlock.buffer, map.iBlock.byteOffset, EXT4_N_BLOCKS * 4);
+  for (let i = 0; i < EXT4_N_BLOCKS; i++) jnlBlocks[i] = words.getUint32(i * 4, true);
+  jnlBlocks[15] = Math.floor(size / 2 ** 32);
+  jnlBlocks[16] = size % 2 ** 32;
+  return { records, jnlBlocks };
+}
+
+/** One inode of the tree: its directory or symlink blocks, its mapping, its record. */
+function emitInode(p: PlacedInode, fixed: FixedLayout, id: Identity, fsSeed: number | undefined, records: InodeTableWriter, writeBlock: BlockWriter): void {
+  const geo = fixed.geo;
+  const bs = geo.blockSize;
+  const seed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, p.t.ino, 0) : undefined;
+  const inode = p.t.inode;
+  let flags = 0;
+  let iBlock: Uint8Array = new Uint8Array(EXT4_N_BLOCKS * 4);
+  let size = 0;
+  let mapped = false;
+  if (inode.type === 'dir') {
+    const dir = encodeDir(p.t.dir!, p.t.ino, p.t.parent, dirFormat(bs, geo.features));
+    if (seed !== undefined) dir.blocks.forEach((block, i) => (dir.leaf[i] ? setLeafCsum(block, seed) : setDxCsum(block, seed, i === 0)));
+    writeMapped(p.extents, dir.blocks, writeBlock);
+    if (p.t.dir!.indexed) flags |= EXT4_INDEX_FL;
+    size = dir.blocks.length * bs;
+    mapped = true;
+  } else if (inode.type === 'symlink') {
+    size = inode.target.length;
+    mapped = size > EXT4_FAST_SYMLINK_MAX;
+    const target = Buffer.from(inode.target, 'latin1');
     if (mapped) {
-      const map = mapping(p.extents, p.mapBlocks, geo.features.has('extent'), bs, seed, writeBlock);
-      flags |= map.flags;
-      iBlock = map.iBlock;
-    }
-    const blocks = p.extents.reduce((n, e) => n + e.len, 0) + p.mapBlocks.length + (p.xattrBlock ? 1 : 0);
-    const owner = p.t.ino === 2 && id.rootOwner ? id.rootOwner : { uid: inode.uid, gid: inode.gid };
-    const t = inodeTime(inode, id, geo.inodeSize);
-    records.put(p.t.ino, {
+      const block = new Uint8Array(bs);
+      block.set(target);
+      writeMapped(p.extents, [block], writeBlock);
+    } else iBlock.set(target);
+  } else if (inode.type === 'file') {
+    size = inode.size;
+    mapped = true;
+  } else if (inode.type === 'chr' || inode.type === 'blk') iBlock = deviceBlock(inode.major, inode.minor);
+  if (mapped) {
+    const map = mapping(p.extents, p.mapBlocks, geo.features.has('extent'), bs, seed, writeBlock);
+    flags |= map.flags;
+    iBlock = map.iBlock;
+  }
+  const blocks = p.extents.reduce((n, e) => n + e.len, 0) + p.mapBlocks.length + (p.xattrBlock ? 1 : 0);
+  const owner = p.t.ino === EXT4_ROOT_INO && id.rootOwner ? id.rootOwner : { uid: inode.uid, gid: inode.gid };
+  const t = inodeTime(inode, id, geo.inodeSize);
+  const large = geo.inodeSize > EXT4_GOOD_OLD_INODE_SIZE;
+  records.put(
+    p.t.ino,
+    {
       i_mode: fullMode(inode),
       i_uid: owner.uid,
       i_gid: owner.gid,
@@ -168,22 +193,11 @@ export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: Inod
       i_ctime: t,
       i_mtime: t,
       i_crtime: t,
-      i_extra_isize: geo.inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? EXT4_INODE_LARGE_SIZE - EXT4_GOOD_OLD_INODE_SIZE : 0,
+      i_extra_isize: large ? EXT4_INODE_LARGE_SIZE - EXT4_GOOD_OLD_INODE_SIZE : 0,
       ...(p.t.xattrsInInode.length ? { xattrs: encodeInodeXattrs(p.t.xattrsInInode, geo.inodeSize - EXT4_INODE_LARGE_SIZE) } : {}),
-    }, inode.type === 'dir');
-  }
-  records.finish(table.lastIno);
-
-  const used = fixed.reserved.clone();
-  for (const p of placement.placed) {
-    for (const e of p.extents) used.mark(e.pblk, e.len);
-    for (const b of p.mapBlocks) used.mark(b, 1);
-  }
-  for (const x of placement.xattrBlocks) used.mark(x.pblk, 1);
-
-  const totals = emitGroups(image, fixed, used, records, table.lastIno, fsSeed);
-  emitSuperblocks(image, fixed, totals, id, jnlBlocks, fsSeed);
-  return totals;
+    },
+    inode.type === 'dir',
+  );
 }
 
 function zeroInode(): InodeFields {
@@ -233,13 +247,13 @@ function keepSplitRemains(root: Uint8Array, extents: Extent[]): void {
 }
 
 /** Writes blocks at consecutive logical positions of `extents`. */
-function writeMapped(extents: Extent[], blocks: Uint8Array[], write: (pblk: number, data: Uint8Array) => void): void {
+function writeMapped(extents: Extent[], blocks: Uint8Array[], write: BlockWriter): void {
   let i = 0;
   for (const e of extents) for (let k = 0; k < e.len && i < blocks.length; k++) write(e.pblk + k, blocks[i++]!);
 }
 
 /** i_block and flags for mapped content: an extent tree, or block maps without the extent feature. */
-function mapping(extents: Extent[], mapBlocks: number[], useExtents: boolean, bs: number, seed: number | undefined, write: (pblk: number, data: Uint8Array) => void): { iBlock: Uint8Array; flags: number } {
+function mapping(extents: Extent[], mapBlocks: number[], useExtents: boolean, bs: number, seed: number | undefined, write: BlockWriter): { iBlock: Uint8Array; flags: number } {
   if (useExtents) {
     const tree = buildExtentTree(extents, mapBlocks, bs, seed);
     for (const b of tree.blocks) write(b.pblk, b.data);
@@ -270,7 +284,7 @@ class InodeTableWriter {
     this.dirs = new Array(geo.groupCount).fill(0);
   }
 
-  /** Records inode `ino` (in ascending order; the same number again replaces it). */
+  /** Records inode `ino`; numbers must come in ascending order. */
   put(ino: number, fields: InodeFields | undefined, isDir: boolean): void {
     const geo = this.fixed.geo;
     const g = Math.floor((ino - 1) / geo.inodesPerGroup);

@@ -7,7 +7,7 @@ import type { Extent } from './layout/fixed.js';
 const ROOT_ENTRIES = (EXT4_N_BLOCKS * 4 - EXT4_EXT_HEADER_SIZE) / EXT4_EXT_ENTRY_SIZE;
 
 /** Entries per tree block: the 4-byte checksum tail fits in what is left over at every block size. */
-export function entriesPerBlock(blockSize: number): number {
+function entriesPerBlock(blockSize: number): number {
   return Math.floor((blockSize - EXT4_EXT_HEADER_SIZE) / EXT4_EXT_ENTRY_SIZE);
 }
 
@@ -26,7 +26,7 @@ export function splitLongExtents(extents: Iterable<Extent>): Extent[] {
  * Blocks per level of the smallest tree holding `count` extents, leaves first: every node full but
  * the last of its level, so e2fsck finds nothing to narrow or shorten.
  */
-export function extentTreeLevels(count: number, blockSize: number): number[] {
+function extentTreeLevels(count: number, blockSize: number): number[] {
   const per = entriesPerBlock(blockSize);
   const levels: number[] = [];
   let n = count;

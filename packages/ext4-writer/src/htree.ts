@@ -18,11 +18,11 @@ const ROOT_COUNT_OFFSET = 32;
 const NODE_COUNT_OFFSET = 8;
 const DX_ENTRY_SIZE = 8;
 
-export function dxRootLimit(f: DirBlockFormat): number {
+function dxRootLimit(f: DirBlockFormat): number {
   return (f.blockSize - ROOT_COUNT_OFFSET - (f.csum ? EXT4_DX_TAIL_SIZE : 0)) / DX_ENTRY_SIZE;
 }
 
-export function dxNodeLimit(f: DirBlockFormat): number {
+function dxNodeLimit(f: DirBlockFormat): number {
   return (f.blockSize - NODE_COUNT_OFFSET - (f.csum ? EXT4_DX_TAIL_SIZE : 0)) / DX_ENTRY_SIZE;
 }
 

@@ -95,7 +95,7 @@ export function encodeInode(out: Uint8Array, off: number, inodeSize: number, f: 
 }
 
 /** Fills in i_checksum_lo (and i_checksum_hi when i_extra_isize reaches it) of an encoded inode. */
-export function setInodeCsum(b: Uint8Array, ino: number, csumSeed: number): void {
+function setInodeCsum(b: Uint8Array, ino: number, csumSeed: number): void {
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
   const hasHi = b.length > EXT4_GOOD_OLD_INODE_SIZE && dv.getUint16(0x80, true) >= 4;
   dv.setUint16(0x7c, 0, true);

@@ -6,8 +6,8 @@ import { makeDir, OVERLAY_OPAQUE } from '@fstools/fstree';
  * layers (whiteouts as char 0/0 devices, opaque directories with trusted.overlay.opaque=y) and
  * /work is overlayfs' work directory.
  */
-export const UPPER = 'upper';
-export const WORK = 'work';
+const UPPER = 'upper';
+const WORK = 'work';
 
 const OPAQUE_VALUE = new Uint8Array([0x79]); // "y"
 

@@ -124,6 +124,7 @@ describe.skipIf(!enabled)('empty images equal mke2fs 1.47', () => {
     await compare({ size: G, extra: { inodeSize: 128 }, mke2fs: ['-I', '128'] }, 'i128');
     await compare({ size: G, extra: { inodeSize: 1024 }, mke2fs: ['-I', '1024'] }, 'i1024');
     await compare({ size: G, extra: { inodeCount: 5000 }, mke2fs: ['-N', '5000'] }, 'n5000');
+    await compare({ size: 16 * M, blockSize: 1024, extra: { inodeCount: 16 }, mke2fs: ['-N', '16'] }, 'n16'); // lost+found in group 1
     await compare({ size: G, extra: { inodeRatio: 65536 }, mke2fs: ['-i', '65536'] }, 'ratio');
     await compare({ size: G, extra: { reservedRatio: 1.5 }, mke2fs: ['-m', '1.5'] }, 'm15');
     await compare({ size: G, extra: { journalMiB: 64 }, mke2fs: ['-J', 'size=64'] }, 'j64');

@@ -36,7 +36,7 @@ const FLEX_BG_SIZE = 16;
  * mke2fs's 1024x reserve costs 4 MiB on an empty 16 GiB image; 16x costs 120 KiB. Beyond the
  * reserve the kernel still grows the filesystem online, converting it to meta_bg.
  */
-export const RESIZE_FACTOR = 16;
+const RESIZE_FACTOR = 16;
 const MAX_32 = 2 ** 32 - 1;
 
 export function isUsageType(name: string): boolean {
@@ -282,7 +282,7 @@ function reservedGdt(maxBlocks: number, blocks: number, bpg: number, descPerBloc
 }
 
 /** mke2fs's default journal size table (lib/ext2fs/mkjournal.c), in blocks; -1 when too small. */
-export function defaultJournalBlocks(blocks: number): number {
+function defaultJournalBlocks(blocks: number): number {
   if (blocks < 2048) return -1;
   if (blocks < 32768) return 1024;
   if (blocks < 256 * 1024) return 4096;

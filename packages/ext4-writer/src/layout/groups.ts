@@ -65,9 +65,3 @@ export function groupBase(geo: Geometry, group: number): GroupBase {
   }
   return base;
 }
-
-/** Blocks the superblock and descriptor copies take in a group. */
-export function groupBaseBlocks(geo: Geometry, group: number): number {
-  const b = groupBase(geo, group);
-  return (b.superBlock >= 0 ? 1 : 0) + b.descCount + (b.metaDescBlock >= 0 ? 1 : 0);
-}

@@ -24,7 +24,7 @@ import type { Xattr } from '../xattr.js';
 import { fitsInBlock, placeXattrs, sortXattrs, toXattr } from '../xattr.js';
 import { lostFoundBlockCount } from './fixed.js';
 
-export const LOST_FOUND: ByteString = 'lost+found';
+const LOST_FOUND: ByteString = 'lost+found';
 
 /** One inode of the image with what its layout needs before block numbers are known. */
 export interface TableInode {
@@ -60,8 +60,8 @@ export interface InodeTable {
   lostFound: DirInode;
 }
 
-export function dirFormat(t: TableFormat): DirBlockFormat {
-  return { blockSize: t.blockSize, csum: t.features.has('metadata_csum'), filetype: t.features.has('filetype') };
+export function dirFormat(blockSize: number, features: ReadonlySet<Feature>): DirBlockFormat {
+  return { blockSize, csum: features.has('metadata_csum'), filetype: features.has('filetype') };
 }
 
 export function fileType(inode: Inode): number {
@@ -167,7 +167,7 @@ function sortedIndex(names: ByteString[], name: ByteString): number {
  * shape (which needs the hash seed).
  */
 export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
-  const dirFmt = dirFormat(fmt);
+  const dirFmt = dirFormat(fmt.blockSize, fmt.features);
   const index = fmt.features.has('dir_index') ? { seed: fmt.hashSeed } : undefined;
   const inodeSpace = fmt.inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? fmt.inodeSize - EXT4_INODE_LARGE_SIZE : 0;
   const tree = num.tree;

@@ -24,7 +24,7 @@ export interface ContentRecord {
  * Whether the content fits in `bytes`: lay out the geometry, replay the data allocation from the
  * log (holes known at 1 KiB, so any block size works), then place the inodes.
  */
-export function contentFits(rec: ContentRecord, bytes: number): boolean {
+function contentFits(rec: ContentRecord, bytes: number): boolean {
   let geo: Geometry;
   try {
     geo = computeGeometry({ ...rec.geometry, bytes });
