@@ -59,8 +59,10 @@ describe('mkext4-ts', () => {
     const img = tmp.path('sizes.img');
     expect(cli('mkext4-ts', ['-q', img, '65536']).status).toBe(0);
     expect(statSync(img).size).toBe(64 * 2 ** 20);
+    if (fsck) expectClean(img);
     expect(cli('mkext4-ts', ['-q', '-F', '-b', '2048', img, '65536']).status).toBe(0);
     expect(statSync(img).size).toBe(128 * 2 ** 20);
+    if (fsck) expectClean(img);
     truncateSync(img, 3 * 2 ** 30 + 5000);
     const r = cli('mkext4-ts', ['--json', img]);
     expect(r.status, r.stderr).toBe(0);
@@ -78,6 +80,7 @@ describe('mkext4-ts', () => {
     expect(statSync(img).size).toBe(2 ** 20);
     expect(cli('mkext4-ts', ['-q', '-F', img, '2M']).status).toBe(0);
     expect(statSync(img).size).toBe(2 * 2 ** 20);
+    if (fsck) expectClean(img);
   });
 
   it('bad input: one-line errors, exit 1, no image left behind', () => {
@@ -152,11 +155,13 @@ describe('mkext4-ts', () => {
     const img = tmp.path('quiet.img');
     const q = cli('mkext4-ts', ['-q', img, '64M']);
     expect(q).toMatchObject({ status: 0, stdout: '', stderr: '' });
+    if (fsck) expectClean(img);
     const j = cli('mkext4-ts', ['--json', '-F', '-L', 'upper', '-U', '0b0e5d5c-8a4f-4b7e-9c1d-2e3f4a5b6c7d', img, '64M']);
     const res = JSON.parse(j.stdout) as Record<string, unknown>;
     expect(res).toMatchObject({ path: img, bytes: 64 * 2 ** 20, blockSize: 1024, uuid: '0b0e5d5c-8a4f-4b7e-9c1d-2e3f4a5b6c7d' });
     for (const k of ['blocks', 'freeBlocks', 'inodes', 'freeInodes', 'groups', 'journalBlocks', 'features', 'seconds', 'bytesWritten']) expect(res).toHaveProperty(k);
     if (fsck) {
+      expectClean(img);
       const h = dumpe2fsHeader(img);
       expect(h.get('Filesystem volume name')).toBe('upper');
       expect(h.get('Filesystem UUID')).toBe('0b0e5d5c-8a4f-4b7e-9c1d-2e3f4a5b6c7d');
@@ -175,11 +180,13 @@ describe('mkext4-ts', () => {
     expect(cli('mkext4-ts', ['-q', '-d', src, a, '64M'], { env }).status).toBe(0);
     expect(cli('mkext4-ts', ['-q', '-d', src, b, '64M'], { env }).status).toBe(0);
     expect(readFileSync(a).equals(readFileSync(b))).toBe(true);
+    if (fsck) expectClean(a);
     const uuid = (img: string): string => (JSON.parse(cli('mkext4-ts', ['--json', '-F', '-d', src, img, '64M'], { env }).stdout) as { uuid: string }).uuid;
     const before = uuid(a);
     writeFileSync(`${src}/f3`, 'changed');
     expect(uuid(a)).not.toBe(before);
     expect(existsSync(a)).toBe(true);
+    if (fsck) expectClean(a);
   });
 
   it('-E root_owner sets the owner of /', () => {
