@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import type { DirInode, FsTree } from '@fstools/fstree';
 import { FsTree as Tree, makeDevice, makeDir, makeFile, makeSpecial, makeSymlink, readAll, utf8 } from '@fstools/fstree';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runs, treeArb } from '../../../test/helpers/arbitrary-tree.js';
-import { canLoopMount, dumpe2fsHeader, hasE2fsprogs, run } from '../../../test/helpers/ext4-oracles.js';
+import { canLoopMount, dumpe2fsHeader, hasE2fsprogs, run, withMount } from '../../../test/helpers/ext4-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { TooSmallError, writeExt4 } from '../src/index.js';
 import { expectClean, expectKernelSees, inodesOf, scratch, yieldToEventLoop } from './helpers.js';
@@ -157,9 +157,7 @@ describe.skipIf(!fsck)('content', () => {
     const dump = run('debugfs', ['-R', 'htree_dump /big', img]).stdout;
     expect(dump).toMatch(/Indirect levels: 1/);
     if (!kernel) return;
-    const { withMount } = await import('../../../test/helpers/ext4-oracles.js');
     await withMount(img, async (mnt) => {
-      const { existsSync, readdirSync } = await import('node:fs');
       expect(readdirSync(`${mnt}/big`).length).toBe(100_000);
       const started = performance.now();
       for (let i = 0; i < 3000; i++) {

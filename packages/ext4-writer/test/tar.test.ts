@@ -1,8 +1,8 @@
-import { createWriteStream, statSync } from 'node:fs';
+import { createReadStream, createWriteStream, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { gzipSync } from 'node:zlib';
 import fc from 'fast-check';
-import { FsTree, makeDir, makeFile, manifest, treeFromTar, treeToTar } from '@fstools/fstree';
+import { encodeHeader, endOfArchive, FsTree, makeDir, makeFile, manifest, padding, treeFromTar, treeToTar } from '@fstools/fstree';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runs, treeArb } from '../../../test/helpers/arbitrary-tree.js';
 import { cli } from '../../../test/helpers/cli.js';
@@ -24,7 +24,6 @@ async function writeTar(tree: FsTree, path: string): Promise<void> {
 }
 
 async function* fileStream(path: string): AsyncGenerator<Uint8Array> {
-  const { createReadStream } = await import('node:fs');
   for await (const c of createReadStream(path)) yield c as Buffer;
 }
 
@@ -39,7 +38,6 @@ describe.skipIf(!fsck)('-d TAR', () => {
         let input = tar;
         if (compression === 'gzip') {
           input = `${tar}.gz`;
-          const { writeFileSync, readFileSync } = await import('node:fs');
           writeFileSync(input, gzipSync(readFileSync(tar)));
         } else if (compression === 'zstd') {
           input = `${tar}.zst`;
@@ -55,6 +53,21 @@ describe.skipIf(!fsck)('-d TAR', () => {
       }),
       { numRuns: runs(6) },
     );
+  });
+
+  it('a path repeated in the tar: the last member wins, the blocks of the first are left free', async () => {
+    const member = (path: string, body: string): Buffer[] => {
+      const data = Buffer.from(body);
+      return [encodeHeader({ path, type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: '', major: 0, minor: 0, xattrs: new Map() }), data, padding(data.length)];
+    };
+    const tar = tmp.path('dup.tar');
+    writeFileSync(tar, Buffer.concat([...member('a', 'first '.repeat(5000)), ...member('b', 'kept'), ...member('a', 'second'), endOfArchive()]));
+    const img = tmp.path('dup.img');
+    const r = cli('mkext4-ts', ['-q', '-d', tar, img, '64M']);
+    expect(r.status, r.stderr).toBe(0);
+    expectClean(img);
+    expect(run('debugfs', ['-R', 'cat /a', img]).stdout).toBe('second');
+    expect(run('debugfs', ['-R', 'cat /b', img]).stdout).toBe('kept');
   });
 
   it('streams: peak memory stays flat while a 768 MiB tar goes into the image', async () => {
