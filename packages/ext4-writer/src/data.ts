@@ -37,12 +37,13 @@ export class DataStore {
    */
   constructor(
     private readonly image: ImageFile,
-    private readonly alloc: BlockAllocator | undefined,
+    /** Where data goes; metadata placement continues from it. */
+    readonly allocator: BlockAllocator | undefined,
     private readonly blockSize: number,
     private readonly hash: Hash | undefined,
     private readonly onProgress?: (bytes: number) => void,
   ) {
-    this.overflowed = !alloc;
+    this.overflowed = !allocator;
   }
 
   /**
@@ -160,7 +161,7 @@ export class DataStore {
     if (this.overflowed) return;
     const bs = this.blockSize;
     const fresh: Extent[] = [];
-    if (!this.alloc!.takeExtents(lblk, bytes.length / bs, fresh)) {
+    if (!this.allocator!.takeExtents(lblk, bytes.length / bs, fresh)) {
       this.overflowed = true;
       return;
     }

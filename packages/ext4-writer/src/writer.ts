@@ -13,9 +13,9 @@ import { ImageFile } from './image-file.js';
 import { BlockAllocator } from './layout/allocator.js';
 import type { FixedLayout } from './layout/fixed.js';
 import { planFixedLayout } from './layout/fixed.js';
-import type { Geometry, GeometryOptions } from './layout/geometry.js';
+import type { GeometryOptions } from './layout/geometry.js';
 import { computeGeometry } from './layout/geometry.js';
-import type { InodeTable, TableFormat } from './layout/inode-table.js';
+import type { InodeTable, Numbering, TableFormat } from './layout/inode-table.js';
 import { buildInodeTable, defaultLostFound, numberInodes } from './layout/inode-table.js';
 import type { ContentRecord } from './layout/minimum.js';
 import { minimumSize } from './layout/minimum.js';
@@ -112,12 +112,21 @@ type StoreHook = NonNullable<Parameters<typeof treeFromTar>[2]>['storeData'] & {
 /** An mtime no real archive member carries: marks directories a tar only implies. */
 const IMPLIED_MTIME = -(2n ** 63n);
 
-async function make(outPath: string, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Ext4Result> {
-  const started = performance.now();
+/** Options checked and resolved before any file is touched. */
+interface Settings {
+  geoOpts: Omit<GeometryOptions, 'bytes'>;
+  label: Uint8Array;
+  uuid?: Uint8Array;
+  hashSeed?: Uint8Array;
+  now: bigint;
+  /** Undefined when the size cannot even hold an empty filesystem. */
+  fixed?: FixedLayout;
+}
+
+function settle(opts: Ext4Options): Settings {
   for (const [what, v] of [['size', opts.size], ['file size', opts.fileSize ?? 1]] as const) {
     if (!Number.isSafeInteger(v) || v <= 0) throw new OptionError(`invalid ${what} ${v}`);
   }
-  const request = requestFeatures(opts.fsType ?? 'ext4', opts.features ?? []);
   const geoOpts: Omit<GeometryOptions, 'bytes'> = {
     blockSize: opts.blockSize,
     inodeSize: opts.inodeSize,
@@ -127,83 +136,101 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     usageTypes: opts.usageTypes,
     journalMiB: opts.journalMiB,
     resizeMaxBlocks: opts.resizeMaxBlocks,
-    features: request,
+    features: requestFeatures(opts.fsType ?? 'ext4', opts.features ?? []),
   };
   const label = new Uint8Array(Buffer.from(opts.label ?? '', 'utf8'));
   if (label.length > 16) throw new OptionError(`label '${opts.label}' is longer than 16 bytes`);
-  const givenUuid = opts.uuid !== undefined ? uuidOption(opts.uuid) : undefined;
-  const givenSeed = opts.hashSeed !== undefined ? parseUuid(opts.hashSeed, 'hash_seed') : undefined;
   if (opts.patches?.length && !opts.overlayUpper) throw new OptionError('--patch needs --overlay-upper');
-  const now = opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000));
-  const nowNs = now * 1_000_000_000n;
-
-  let geo: Geometry | undefined;
-  let fixed: FixedLayout | undefined;
+  const settings: Settings = {
+    geoOpts,
+    label,
+    uuid: opts.uuid !== undefined ? uuidOption(opts.uuid) : undefined,
+    hashSeed: opts.hashSeed !== undefined ? parseUuid(opts.hashSeed, 'hash_seed') : undefined,
+    now: opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
+  };
   try {
-    geo = computeGeometry({ ...geoOpts, bytes: opts.size });
-    fixed = planFixedLayout(geo);
+    settings.fixed = planFixedLayout(computeGeometry({ ...geoOpts, bytes: opts.size }));
   } catch (err) {
     if (!(err instanceof TooSmallError)) throw err;
   }
+  return settings;
+}
 
+/** The content read and its file data written: the tree, numbered, and where each file went. */
+interface Content {
+  numbering: Numbering;
+  store: DataStore;
+  storedOf: Map<FileInode, StoredData>;
+  dataDigest: Buffer;
+}
+
+async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Content> {
+  const nowNs = s.now * 1_000_000_000n;
+  const dataHash = createHash('sha256');
+  const alloc = s.fixed && new BlockAllocator(s.fixed.reserved, s.fixed.geo.firstDataBlock, s.fixed.geo.blocksCount);
+  const digest = s.uuid === undefined || s.hashSeed === undefined;
+  const store = new DataStore(image, alloc, s.fixed?.geo.blockSize ?? 1024, digest ? dataHash : undefined, opts.onProgress);
+  const byData = new Map<FileData, StoredData>();
+  const hook: StoreHook = async (entry, path) => {
+    const stored = await store.storeStream(entry.body, entry.size, path);
+    // The bytes now live in the image; the tree only needs to know where.
+    const data: FileData = { kind: 'reader', open: () => { throw new Error('file data was streamed into the image'); } };
+    byData.set(data, stored);
+    return data;
+  };
+  let tree = (await source(hook)) ?? new FsTree(makeDir({ mode: 0o755, mtime: nowNs }));
+  if (opts.overlayUpper) tree = await bakeUpper(tree.root, opts.patches ?? [], hook, { mode: 0o755, uid: 0, gid: 0, mtime: nowNs });
+  const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
+  const storedOf = new Map<FileInode, StoredData>();
+  for (const { inode } of numbering.inodes) {
+    if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
+  }
+  return { numbering, store, storedOf, dataDigest: dataHash.digest() };
+}
+
+async function make(outPath: string, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Ext4Result> {
+  const started = performance.now();
+  const s = settle(opts);
   const image = ImageFile.create(outPath);
   try {
-    const needDigest = givenUuid === undefined || givenSeed === undefined;
-    const dataHash = createHash('sha256');
-    const alloc = fixed && new BlockAllocator(fixed.reserved, fixed.geo.firstDataBlock, fixed.geo.blocksCount);
-    const store = new DataStore(image, alloc, geo?.blockSize ?? 1024, needDigest ? dataHash : undefined, opts.onProgress);
-    const byData = new Map<FileData, StoredData>();
-    const hook: StoreHook = async (entry, path) => {
-      const stored = await store.storeStream(entry.body, entry.size, path);
-      // The bytes now live in the image; the tree only needs to know where.
-      const data: FileData = { kind: 'reader', open: () => { throw new Error('file data was streamed into the image'); } };
-      byData.set(data, stored);
-      return data;
-    };
-
-    let tree = (await source(hook)) ?? new FsTree(makeDir({ mode: 0o755, mtime: nowNs }));
-    if (opts.overlayUpper) tree = await bakeUpper(tree.root, opts.patches ?? [], hook, { mode: 0o755, uid: 0, gid: 0, mtime: nowNs });
-
-    const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
-    const storedOf = new Map<FileInode, StoredData>();
-    for (const { inode } of numbering.inodes) {
-      if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
-    }
-
-    const ids = deriveIds(dataHash.digest(), metadataDigest(numbering), JSON.stringify({ ...geoOpts, features: [...request.enabled].sort(), size: opts.size, label: opts.label, now: `${now}` }));
-    const uuid = givenUuid ?? ids.uuid;
-    const hashSeed = givenSeed ?? ids.hashSeed;
+    const c = await gather(image, s, opts, source);
+    const ids = deriveIds(c.dataDigest, metadataDigest(c.numbering), JSON.stringify({ ...s.geoOpts, features: [...s.geoOpts.features.enabled].sort(), size: opts.size, label: opts.label, now: `${s.now}` }));
+    const uuid = s.uuid ?? ids.uuid;
+    const hashSeed = s.hashSeed ?? ids.hashSeed;
     const seedWords = hashSeedWords(hashSeed);
     const tables = new Map<string, InodeTable>();
     const tableFor = (fmt: Omit<TableFormat, 'hashSeed'>): InodeTable => {
       const key = `${fmt.blockSize}/${fmt.inodeSize}/${[...fmt.features].sort()}`;
       let t = tables.get(key);
-      if (!t) tables.set(key, (t = buildInodeTable(numbering, { ...fmt, hashSeed: seedWords })));
+      if (!t) tables.set(key, (t = buildInodeTable(c.numbering, { ...fmt, hashSeed: seedWords })));
       return t;
     };
     const tooSmall = (): TooSmallError => {
-      const rec: ContentRecord = { geometry: geoOpts, log: store.log, storedOf, table: tableFor };
+      const rec: ContentRecord = { geometry: s.geoOpts, log: c.store.log, storedOf: c.storedOf, table: tableFor };
       const min = minimumSize(rec, opts.size + 1);
-      if (min === undefined) return new TooSmallError(`the content does not fit at any size with these options`);
+      if (min === undefined) return new TooSmallError('the content does not fit at any size with these options');
       return new TooSmallError(`${human(opts.size)} is too small for this content: the minimum size is ${min / 1024}K (${human(min)})`);
     };
 
-    if (!geo || !fixed || !alloc || store.overflowed) throw tooSmall();
+    const fixed = s.fixed;
+    if (!fixed || c.store.overflowed) throw tooSmall();
+    const geo = fixed.geo;
     const table = tableFor({ blockSize: geo.blockSize, inodeSize: geo.inodeSize, features: geo.features });
     if (opts.inodeCount !== undefined && table.lastIno > geo.inodesCount) {
       throw new OptionError(`the content needs ${table.lastIno} inodes; -N ${opts.inodeCount} gives ${geo.inodesCount}`);
     }
     let placement;
     try {
-      placement = placeInodes(table, fixed, alloc, (f) => storedOf.get(f)?.extents ?? []);
+      placement = placeInodes(table, fixed, c.store.allocator!, (f) => c.storedOf.get(f)?.extents ?? []);
     } catch (err) {
       throw err instanceof TooSmallError ? tooSmall() : err;
     }
-    const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now, clamp: opts.timestamp, label, rootOwner: opts.rootOwner });
-    await image.commit(Math.max(opts.size, opts.fileSize ?? 0));
+    const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now: s.now, clamp: opts.timestamp, label: s.label, rootOwner: opts.rootOwner });
+    const bytes = Math.max(opts.size, opts.fileSize ?? 0);
+    await image.commit(bytes);
     return {
       path: outPath,
-      bytes: Math.max(opts.size, opts.fileSize ?? 0),
+      bytes,
       bytesWritten: image.written,
       blockSize: geo.blockSize,
       blocks: geo.blocksCount,
