@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runs } from '../../../test/helpers/arbitrary-tree.js';
 import { differingOffsets, dumpe2fsHeader, e2fsckProblems, hasE2fsprogs, run } from '../../../test/helpers/ext4-oracles.js';
-import { oracle } from '../../../test/helpers/oracles.js';
+import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 import type { Ext4Options } from '../src/index.js';
 import { writeExt4 } from '../src/index.js';
 import { yieldToEventLoop } from './helpers.js';
@@ -15,7 +15,9 @@ import { yieldToEventLoop } from './helpers.js';
  * s_kbytes_written (and so the superblock checksum). mke2fs gets metadata_csum_seed (on by
  * default here, as in mke2fs 1.47.2) and -E resize= for our smaller default online-growth reserve.
  */
-const enabled = oracle('mke2fs', hasE2fsprogs, 'e2fsprogs (mke2fs, e2fsck, dumpe2fs) not installed');
+const enabled =
+  oracle('mke2fs', hasE2fsprogs, 'e2fsprogs (mke2fs, e2fsck, dumpe2fs) not installed') &&
+  oracle('python3', hasCommand('python3'), 'python3 (used to find the data ranges of sparse images) not installed');
 const work = mkdtempSync(join(tmpdir(), 'ext4-parity-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
