@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, truncateSync } from 'node:fs';
 import fc from 'fast-check';
 import type { DirInode, FsTree } from '@fstools/fstree';
 import { FsTree as Tree, makeDevice, makeDir, makeFile, makeSpecial, makeSymlink, readAll, utf8 } from '@fstools/fstree';
@@ -179,6 +179,20 @@ describe.skipIf(!fsck)('content', () => {
     await writeExt4(tree, img, { size: 512 << 20, blockSize: 1024, inodeCount: 70_000, timestamp: 1_700_000_000n });
     expectClean(img);
     expect(run('debugfs', ['-R', 'stat /wide', img]).stdout).toMatch(/Links: 1\b/);
+  });
+
+  it('resize2fs grows our images past the reserved GDT blocks and shrinks them, the content intact', async () => {
+    const tree = new Tree(makeDir({ mode: 0o755 }));
+    for (let i = 0; i < 400; i++) tree.set(`d${i % 13}/f${i}`, makeFile(new Uint8Array(i * 37).fill(i & 0xff)), () => ({ mode: 0o755 }));
+    const img = tmp.path('resize.img');
+    await writeExt4(tree, img, { size: 2 ** 30 });
+    for (const size of ['12G', '40G', '300M']) {
+      if (size !== '300M') truncateSync(img, Number(size.slice(0, -1)) * 2 ** 30);
+      const r = run('resize2fs', [img, size]);
+      expect(r.status, r.stdout + r.stderr).toBe(0);
+      expectClean(img);
+    }
+    if (kernel) await expectKernelSees(img, tree);
   });
 
   it('file data matches through debugfs for files written from host paths', async () => {
