@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
 import { manifest, treeFromDirectory } from '@fstools/fstree';
 import { hostXattrReader } from './host-xattrs.js';
-import { hasCommand, isRoot } from './oracles.js';
+import { hasCommand, isRoot, trixieRoot } from './oracles.js';
 
 /** e2fsprogs tools (e2fsck, debugfs, dumpe2fs, mke2fs) on the PATH. */
 export const hasE2fsprogs = ['e2fsck', 'debugfs', 'dumpe2fs', 'mke2fs'].every(hasCommand);
@@ -37,7 +37,30 @@ const PASS_LINES = [
  * exactly the five pass lines and the summary line, stderr only the version banner.
  */
 export function e2fsckProblems(img: string): string | undefined {
-  const r = run('e2fsck', ['-fn', img]);
+  return judge(run('e2fsck', ['-fn', img]), img);
+}
+
+/**
+ * The same with e2fsck 1.47.2 from the trixie chroot, on a sparse copy of the image inside it
+ * (the chroot has no mtab: that one warning is expected).
+ */
+export function trixieE2fsckProblems(img: string): string | undefined {
+  const dir = mkdtempSync(join(trixieRoot, 'tmp', 'ext4-'));
+  try {
+    const copy = join(dir, 'img');
+    const c = run('cp', ['--sparse=always', img, copy]);
+    if (c.status !== 0) throw new Error(c.stderr);
+    const r = run('chroot', [trixieRoot, 'e2fsck', '-fn', copy.slice(trixieRoot.length)]);
+    r.stderr = r.stderr.split('\n').filter((l) => !l.includes('missing mtab file')).join('\n');
+    return judge(r, img);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export const hasTrixieE2fsck = isRoot && existsSync(join(trixieRoot, 'usr/sbin/e2fsck'));
+
+function judge(r: RunResult, img: string): string | undefined {
   const out = r.stdout.trimEnd().split('\n');
   // The summary names the volume label when there is one, else the image path.
   const summary = /^.+: \d+\/\d+ files \(\d+\.\d% non-contiguous\), \d+\/\d+ blocks$/;

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { FsTree, Inode, ManifestEntry } from '@fstools/fstree';
 import { diffManifests, manifest } from '@fstools/fstree';
 import { expect } from 'vitest';
-import { e2fsckProblems, mountedManifest, withMount } from '../../../test/helpers/ext4-oracles.js';
+import { e2fsckProblems, hasTrixieE2fsck, mountedManifest, trixieE2fsckProblems, withMount } from '../../../test/helpers/ext4-oracles.js';
+import { oracle, trixieRoot } from '../../../test/helpers/oracles.js';
 
 /** A scratch directory removed by the returned function. */
 export function scratch(prefix: string): { dir: string; path: (name: string) => string; cleanup: () => void } {
@@ -12,9 +13,12 @@ export function scratch(prefix: string): { dir: string; path: (name: string) => 
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Asserts that e2fsck -fn finds nothing at all. */
+const trixieFsck = oracle('e2fsck 1.47.2 (trixie chroot)', hasTrixieE2fsck, `no e2fsck in ${trixieRoot} (tools/setup-trixie-chroot.sh)`);
+
+/** Asserts that e2fsck -fn (1.47.0, and 1.47.2 from the trixie chroot) finds nothing at all. */
 export function expectClean(img: string): void {
   expect(e2fsckProblems(img)).toBeUndefined();
+  if (trixieFsck) expect(trixieE2fsckProblems(img)).toBeUndefined();
 }
 
 /** Asserts two manifests are equal, showing the first differences. */
