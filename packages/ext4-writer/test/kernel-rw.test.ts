@@ -5,7 +5,7 @@ import { canLoopMount, hasE2fsprogs, withMount } from '../../../test/helpers/ext
 import { oracle } from '../../../test/helpers/oracles.js';
 import type { Ext4Options } from '../src/index.js';
 import { writeExt4 } from '../src/index.js';
-import { expectClean, scratch } from './helpers.js';
+import { expectClean, expectKernelSees, scratch } from './helpers.js';
 
 /**
  * The kernel takes over an image we made: thousands of creates, writes, renames and deletes
@@ -39,8 +39,10 @@ describe.skipIf(!enabled)('the kernel writes to our images', () => {
   for (const [name, geo] of geometries) {
     it(name, async () => {
       const img = tmp.path(`rw-${name.replace(/\W+/g, '-')}.img`);
-      await writeExt4(sourceTree(), img, { size: 384 * 2 ** 20, ...geo });
+      const tree = sourceTree();
+      await writeExt4(tree, img, { size: 384 * 2 ** 20, ...geo });
       expectClean(img);
+      await expectKernelSees(img, tree);
       await withMount(img, (m) => {
         mkdirSync(`${m}/w`);
         for (let i = 0; i < 200; i++) mkdirSync(`${m}/w/d${i}`);
