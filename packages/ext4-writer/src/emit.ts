@@ -369,12 +369,15 @@ function impliedUsed(fixed: FixedLayout, g: number): number {
   const start = groupFirstBlock(geo, g);
   const end = start + groupBlockCount(geo, g);
   const b = groupBase(geo, g);
-  let n = (b.superBlock >= 0 ? 1 : 0) + b.descCount + (b.metaDescBlock >= 0 ? 1 : 0);
-  const inGroup = (blk: number): boolean => blk >= start && blk < end;
-  if (inGroup(fixed.blockBitmap[g]!)) n++;
-  if (inGroup(fixed.inodeBitmap[g]!)) n++;
-  for (let i = 0; i < geo.inodeBlocksPerGroup; i++) if (inGroup(fixed.inodeTable[g]! + i)) n++;
-  return n;
+  const inGroup = (from: number, count: number): number => Math.max(0, Math.min(end, from + count) - Math.max(start, from));
+  return (
+    (b.superBlock >= 0 ? 1 : 0) +
+    b.descCount +
+    (b.metaDescBlock >= 0 ? 1 : 0) +
+    inGroup(fixed.blockBitmap[g]!, 1) +
+    inGroup(fixed.inodeBitmap[g]!, 1) +
+    inGroup(fixed.inodeTable[g]!, geo.inodeBlocksPerGroup)
+  );
 }
 
 function* relative(runs: Iterable<[number, number]>, base: number): Generator<[number, number]> {
