@@ -36,8 +36,8 @@ export type DirShape =
   | { indexed: true; leaves: DirEntry[][]; starts: number[]; nodeCount: number };
 
 /**
- * Lays out a directory as the kernel would keep it: one linear block while everything fits (or
- * always without dir_index, padded to `minBlocks` empty blocks), else an hash tree.
+ * Lays out a directory as the kernel would keep it: one linear block while everything fits, else
+ * an hash tree; without `index` (no dir_index) always linear, padded to `minBlocks` blocks.
  */
 export function shapeDir(ino: number, parent: number, entries: DirEntry[], f: DirBlockFormat, index: { seed: number[] } | undefined, minBlocks = 1): DirShape {
   const parts = packEntries([...dotEntries(ino, parent), ...entries], leafSpace(f));

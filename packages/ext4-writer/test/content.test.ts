@@ -195,6 +195,21 @@ describe.skipIf(!fsck)('content', () => {
     if (kernel) await expectKernelSees(img, tree);
   });
 
+  it('a lost+found in the source is used, however many entries it holds; a non-directory one is refused', async () => {
+    for (const blockSize of [1024, 4096]) {
+      const tree = new Tree(makeDir({ mode: 0o755 }));
+      for (let i = 0; i < 400; i++) tree.set(`lost+found/#${i}-${'r'.repeat(i % 60)}`, makeFile(new Uint8Array([i & 0xff])), () => ({ mode: 0o700 }));
+      const img = tmp.path(`lpf-${blockSize}.img`);
+      await writeExt4(tree, img, { size: 64 << 20, blockSize });
+      expectClean(img);
+      if (kernel) await withMount(img, (m) => expect(readdirSync(`${m}/lost+found`).length).toBe(400), { readonly: true });
+    }
+    const bad = new Tree(makeDir({ mode: 0o755 }));
+    bad.set('lost+found', makeFile(new Uint8Array(1)));
+    await expect(writeExt4(bad, tmp.path('lpf-bad.img'), { size: 64 << 20 })).rejects.toThrow(/lost\+found: must be a directory/);
+    expect(existsSync(tmp.path('lpf-bad.img'))).toBe(false);
+  });
+
   it('file data matches through debugfs for files written from host paths', async () => {
     const src = readFileSync(new URL(import.meta.url));
     const tree = new Tree(makeDir({ mode: 0o755 }));

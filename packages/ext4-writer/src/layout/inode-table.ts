@@ -186,8 +186,9 @@ export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
         if (!fmt.features.has('dir_nlink')) throw new InputError(pathOf(inode, tree), `has ${subdirs} subdirectories: more than ${EXT4_LINK_MAX - 2} needs dir_nlink`);
         t.links = 1;
       }
-      const minBlocks = inode === num.lostFound ? lostFoundBlockCount(fmt.blockSize) : 1;
-      t.dir = shapeDir(ino, parent, entries, dirFmt, index, minBlocks);
+      // lost+found stays linear, with at least the blocks mke2fs gives it (all already placed),
+      // so e2fsck can reconnect files into it without allocating.
+      t.dir = inode === num.lostFound ? shapeDir(ino, parent, entries, dirFmt, undefined, lostFoundBlockCount(fmt.blockSize)) : shapeDir(ino, parent, entries, dirFmt, index);
       t.contentBlocks = shapeBlockCount(t.dir);
     } else if (t.links > EXT4_LINK_MAX) {
       throw new InputError(pathOf(inode, tree), `has ${t.links} hard links (at most ${EXT4_LINK_MAX})`);
