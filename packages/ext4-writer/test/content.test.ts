@@ -60,8 +60,15 @@ describe.skipIf(!fsck)('content', () => {
           fc.record({ size: fc.constant(3 * 2 ** 40), blockSize: fc.constantFrom(undefined, 4096), off: fc.subarray(SWITCHABLE.filter((f) => f !== 'metadata_csum'), { maxLength: 2 }) }),
         ),
         fc.constantFrom(256, 512),
-        async (tree, { size, blockSize, off }, inodeSize) => {
+        fc.option(fc.nat({ max: 300 })),
+        async (tree, { size, blockSize, off }, inodeSize, lostFound) => {
           await yieldToEventLoop();
+          // Sometimes the source brings its own lost+found, of any size.
+          if (lostFound !== null) {
+            const dir = makeDir({ mode: 0o700 });
+            for (let i = 0; i < lostFound; i++) dir.entries.set(utf8(`#${i}${'-'.repeat(i % 40)}`), makeFile(new Uint8Array([i & 0xff])));
+            tree.root.entries.set(utf8('lost+found'), dir);
+          }
           fitBlockSize(tree, blockSize ?? (size < 512 << 20 ? 1024 : 4096));
           if (off.includes('ext_attr')) for (const inode of inodesOf(tree)) inode.xattrs.clear();
           const img = tmp.path('prop.img');
