@@ -100,8 +100,15 @@ async function main(argv: string[]): Promise<number> {
 type Args = Record<string, unknown>;
 
 /** Turns the command line into writer options, checking IMAGE and SIZE as mke2fs does. */
+/** A whole-number option (yargs hands over NaN for junk). */
+function whole(args: Args, key: string): number | undefined {
+  const v = args[key] as number | undefined;
+  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw new OptionError(`-${key}: '${v}' is not a whole number`);
+  return v;
+}
+
 function optionsFrom(args: Args, image: string): Ext4Options {
-  const blockSize = args.b as number | undefined;
+  const blockSize = whole(args, 'b');
   const existing = fileSize(image);
   let size: number;
   let fileBytes: number | undefined;
@@ -118,8 +125,8 @@ function optionsFrom(args: Args, image: string): Ext4Options {
     fileBytes = existing;
   }
   const opts: Ext4Options = { size, fileSize: fileBytes, blockSize };
-  if (args.I !== undefined) opts.inodeSize = args.I as number;
-  if (args.N !== undefined) opts.inodeCount = args.N as number;
+  opts.inodeSize = whole(args, 'I');
+  opts.inodeCount = whole(args, 'N');
   if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), undefined, 1);
   if (args.m !== undefined) opts.reservedRatio = args.m as number;
   if (args.L !== undefined) opts.label = String(args.L);

@@ -50,7 +50,7 @@ const UNSUPPORTED = new Set([
   'uninit_bg', 'gdt_csum', 'bigalloc', 'inline_data', 'encrypt', 'casefold', 'fname_encoding',
   'project', 'quota', 'orphan_file', 'orphan_present', 'large_dir', 'largedir', 'ea_inode', 'mmp',
   'sparse_super2', 'journal_dev', 'fast_commit', 'stable_inodes', 'verity', 'dir_prealloc',
-  'imagic_inodes', 'compression', 'snapshot_bitmap', 'journal_dev', 'needs_recovery',
+  'imagic_inodes', 'compression', 'snapshot_bitmap', 'needs_recovery',
   'lazy_bg', 'exclude_bitmap', 'exclude_inode', 'replica', 'shared_blocks', 'read-only',
 ]);
 
