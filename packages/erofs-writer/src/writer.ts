@@ -110,7 +110,7 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
       whiteouts: opts.whiteouts,
       exclude: opts.exclude,
       storeData: async (entry) => {
-        const data: FileData = { kind: 'reader', open: () => { throw new Error('the data of a streamed tar member lives only in the image'); } };
+        const data: FileData = { kind: 'stored' };
         if (entry.size === 0) {
           for await (const piece of entry.body) void piece;
           return data;

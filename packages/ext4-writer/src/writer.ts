@@ -109,9 +109,6 @@ export function writeExt4FromTar(tar: TarSource, outPath: string, opts: Ext4Opti
 
 type StoreHook = NonNullable<Parameters<typeof treeFromTar>[2]>['storeData'] & {};
 
-/** An mtime no real archive member carries: marks directories a tar only implies. */
-const IMPLIED_MTIME = -(2n ** 63n);
-
 /** Options checked and resolved before any file is touched. */
 interface Settings {
   geoOpts: Omit<GeometryOptions, 'bytes'>;
@@ -174,7 +171,7 @@ async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: 
   const hook: StoreHook = async (entry, path) => {
     const stored = await store.storeStream(entry.body, entry.size, path);
     // The bytes now live in the image; the tree only needs to know where.
-    const data: FileData = { kind: 'reader', open: () => { throw new Error('file data was streamed into the image'); } };
+    const data: FileData = { kind: 'stored' };
     byData.set(data, stored);
     return data;
   };
@@ -253,13 +250,14 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
 /** The overlay upper layout: `content` as /upper with each patch applied over it, and /work. */
 async function bakeUpper(content: DirInode, patches: TarSource[], hook: StoreHook, meta: Partial<InodeMeta>): Promise<FsTree> {
   const layers: DirInode[] = [];
+  const implied = new Set<DirInode>();
   for (const p of patches) {
-    layers.push((await treeFromTar(decompress(p.open(), p.name), p.name, { whiteouts: 'overlay', storeData: hook, impliedDir: { mtime: IMPLIED_MTIME } })).root);
+    layers.push((await treeFromTar(decompress(p.open(), p.name), p.name, { whiteouts: 'overlay', storeData: hook, impliedDirs: implied })).root);
   }
-  applyLayers(content, layers, (d) => d.mtime === IMPLIED_MTIME);
-  const tree = new FsTree(overlayRoot(content, meta));
-  for (const { inode } of tree.walk()) if (inode.mtime === IMPLIED_MTIME) inode.mtime = meta.mtime!;
-  return tree;
+  // A directory a patch only implies takes the build time.
+  for (const d of implied) d.mtime = meta.mtime!;
+  applyLayers(content, layers, (d) => implied.has(d));
+  return new FsTree(overlayRoot(content, meta));
 }
 
 function human(bytes: number): string {

@@ -38,6 +38,8 @@ export function openData(file: FileInode): DataReader {
       };
     case 'reader':
       return data.open();
+    case 'stored':
+      throw new Error('this file\'s data was streamed into an image and is not kept');
     case 'host':
       return rangeReader(data.path, data.offset, file.size);
     case 'device':

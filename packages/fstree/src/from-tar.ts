@@ -24,6 +24,11 @@ export interface TarTreeOptions {
   whiteouts?: 'keep' | 'overlay';
   /** Metadata of directories that deeper members imply but the archive never lists. */
   impliedDir?: Partial<InodeMeta>;
+  /**
+   * Filled with the directories the archive only implies: made for deeper members (the root
+   * included) and never listed by a member of their own.
+   */
+  impliedDirs?: Set<DirInode>;
 }
 
 export const WHITEOUT_PREFIX = '.wh.';
@@ -37,9 +42,10 @@ export function treeFromTar(source: AsyncIterable<Uint8Array>, archive: string, 
 
 /** Builds a tree from already parsed (or rewritten) tar members, in order. */
 export async function treeFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, opts: TarTreeOptions = {}): Promise<FsTree> {
-  // Each implied directory gets its own xattr map.
+  // Each implied directory (the root until the archive lists it) gets its own xattr map.
   const implied = (): Partial<InodeMeta> => ({ mode: 0o755, ...opts.impliedDir, xattrs: new Map(opts.impliedDir?.xattrs) });
   const tree = new FsTree(makeDir(implied()));
+  const listed = new Set<DirInode>();
   const opaque = new Set<DirInode>();
   const storeData = opts.storeData ?? keepInMemory;
   for await (const entry of entries) {
@@ -63,10 +69,12 @@ export async function treeFromTarEntries(entries: AsyncIterable<TarEntry>, archi
         const existing = path === '' ? tree.root : tree.lookup(path);
         if (existing?.type === 'dir') {
           Object.assign(existing, meta(entry));
+          listed.add(existing);
           continue;
         }
         if (path === '') throw bad('the root must be a directory');
         inode = makeDir(meta(entry));
+        listed.add(inode);
         break;
       }
       case 'file':
@@ -98,6 +106,7 @@ export async function treeFromTarEntries(entries: AsyncIterable<TarEntry>, archi
     }
   }
   for (const dir of opaque) dir.xattrs.set(OVERLAY_OPAQUE, new Uint8Array([0x79])); // "y"
+  if (opts.impliedDirs) for (const { inode } of tree.walk()) if (inode.type === 'dir' && !listed.has(inode)) opts.impliedDirs.add(inode);
   return tree;
 }
 

@@ -34,11 +34,14 @@ export interface ImageDevice {
  * - host: a byte range of a host file starting at offset;
  * - device: a byte range of another image starting at offset (block aligned for chunk refs);
  * - sparse: data segments at given offsets, zeros everywhere else (holes);
- * - reader: anything else that can read the bytes on demand (an image reader, say).
+ * - reader: anything else that can read the bytes on demand (an image reader, say);
+ * - stored: the bytes went straight into a writer's output as a tar streamed past (its
+ *   storeData hook); nothing here can read them again.
  */
 export type FileData =
   | { kind: 'bytes'; bytes: Uint8Array }
   | { kind: 'reader'; open: () => DataReader }
+  | { kind: 'stored' }
   | { kind: 'host'; path: string | Buffer; offset: number }
   | { kind: 'device'; device: ImageDevice; offset: number }
   | { kind: 'sparse'; segments: SparseSegment[] };

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { DirInode } from '@fstools/fstree';
 import {
   decompress,
   diffManifests,
@@ -149,6 +150,15 @@ describe('implied directories', () => {
     expect(a.xattrs).not.toBe(b.xattrs);
     a.xattrs.delete('user.k');
     expect(b.xattrs.has('user.k')).toBe(true);
+  });
+  it('are reported until the archive lists them', async () => {
+    const h = (path: string, type: 'file' | 'dir') => encodeHeader({ path, type, mode: 0o700, uid: 0, gid: 0, mtime: 5n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() });
+    const tar = Buffer.concat([h('a/b/c', 'file'), h('a/', 'dir'), endOfArchive()]);
+    const implied = new Set<DirInode>();
+    const tree = await treeFromTar(chunks(tar), 't.tar', { impliedDirs: implied });
+    expect([...implied]).toEqual(expect.arrayContaining([tree.root, tree.lookup('a/b')]));
+    expect(implied.has(tree.lookup('a') as DirInode)).toBe(false);
+    expect(implied.size).toBe(2);
   });
 });
 
