@@ -1,8 +1,8 @@
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { FsmergeInput } from '@fstools/oci-fsmerge';
 import { fsmerge } from '@fstools/oci-fsmerge';
+import { cli } from './cli.js';
 import { hasCommand, oracle } from './oracles.js';
 // @ts-expect-error: plain JS tool
 import { buildImage } from '../../tools/oci-fixture.mjs';
@@ -107,12 +107,10 @@ export async function debianDisk(dir: string): Promise<BootDisk> {
   return merge({ image: join(debianOci, 'oci-gzip') }, dir);
 }
 
-/** A fresh, sparse ext4 upper image made by mke2fs. */
+/** A fresh, sparse ext4 upper image in the sandbox layout (/upper, /work), made by our mkext4-ts. */
 export function freshUpper(path: string, mib = 256): string {
-  if (!oracle('mke2fs', hasCommand('mke2fs'), 'apt-get install e2fsprogs')) throw new Error('mke2fs missing');
-  writeFileSync(path, '');
-  const r = spawnSync('mke2fs', ['-q', '-F', '-t', 'ext4', path, `${mib}M`], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`mke2fs failed: ${r.stderr}`);
+  const r = cli('mkext4-ts', ['-q', '--overlay-upper', path, `${mib}M`]);
+  if (r.status !== 0) throw new Error(`mkext4-ts failed: ${r.stderr}`);
   return path;
 }
 
