@@ -6,45 +6,13 @@
 // The tools alternate within each round; warm page cache; median of RUNS (default 5).
 // Writes the "ext4: mkext4-ts" section of docs/BENCHMARKS.md and prints it.
 // Usage: node tools/bench/ext4.mjs        (run `npx tsc -b packages/ext4-writer` first)
-import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { median, repo, timed, writeSection } from './lib.mjs';
+import { countFiles, largeTree, median, repo, stdlibTree, timed, writeSection } from './lib.mjs';
 
 const runs = Number(process.env.RUNS ?? 5);
-const stdlib = '/usr/lib/python3.11';
-// The EROFS benchmark keeps its inputs here; reuse them when present so both measure the same tree.
-const shared = join(process.env.TRIXIE_ROOT ?? '/var/cache/fstools/trixie', 'var/tmp/fstools-bench');
-const base = existsSync(shared) ? shared : '/var/tmp/fstools-bench';
 const out = '/var/tmp/fstools-bench-ext4';
 const cli = join(repo, 'packages/ext4-writer/dist/cli.js');
-
-/** The stdlib copied until it holds ~1 GB in tens of thousands of files (as tools/bench/erofs.mjs makes it). */
-function largeTree() {
-  const dir = join(base, 'large');
-  if (existsSync(join(dir, '.complete'))) return dir;
-  rmSync(dir, { recursive: true, force: true });
-  for (let i = 0; i < 18; i++) cpSync(stdlib, join(dir, `copy${i}`), { recursive: true, verbatimSymlinks: true });
-  spawnSync('touch', [join(dir, '.complete')]);
-  return dir;
-}
-
-function stdlibTree() {
-  const dir = join(base, 'stdlib');
-  if (!existsSync(dir)) cpSync(stdlib, dir, { recursive: true, verbatimSymlinks: true });
-  return dir;
-}
-
-function countFiles(dir) {
-  let n = 0;
-  let bytes = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
-    if (!e.isFile()) continue;
-    n++;
-    bytes += statSync(join(e.parentPath ?? e.path, e.name)).size;
-  }
-  return { n, bytes };
-}
 
 const onDisk = (path) => statSync(path).blocks * 512;
 const mib = (b) => (b / 2 ** 20).toFixed(1);

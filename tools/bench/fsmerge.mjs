@@ -7,26 +7,16 @@
 // Writes the "## fsmerge" section of docs/BENCHMARKS.md.
 // Usage: node tools/bench/fsmerge.mjs [IMAGE_CACHE_DIR]   (needs root, the trixie chroot, tsc -b)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { median, repo, timed, trixie, writeSection } from './lib.mjs';
 
-const repo = resolve(import.meta.dirname, '../..');
-const trixie = process.env.TRIXIE_ROOT ?? '/var/cache/fstools/trixie';
 const src = resolve(process.argv[2] ?? join(process.env.FSTOOLS_CACHE ?? '/var/cache/fstools', 'debian-oci'));
 const runs = Number(process.env.RUNS ?? 3);
 if (!existsSync(join(src, '.complete'))) throw new Error(`no Debian image at ${src}: run tools/make-debian-oci.sh`);
 const work = join(trixie, 'tmp', `fsmerge-bench-${process.pid}`);
 mkdirSync(work, { recursive: true });
 const inChroot = (p) => '/' + p.slice(trixie.length + 1);
-
-/** Runs a command under GNU time: wall seconds and peak RSS (KiB). */
-function timed(cmd, args, opts = {}) {
-  const r = spawnSync('/usr/bin/time', ['-f', '%e %M', cmd, ...args], { encoding: 'utf8', maxBuffer: 1 << 26, ...opts });
-  const last = r.stderr.trim().split('\n').pop();
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.stderr.slice(-2000)}`);
-  const [secs, kib] = last.split(' ').map(Number);
-  return { secs, kib };
-}
 
 function layerBlobs(layout) {
   const index = JSON.parse(readFileSync(join(layout, 'index.json'), 'utf8'));
@@ -68,7 +58,6 @@ function fsmerge(layout) {
   return { ...t, fsmetaBytes: bytes };
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rows = [];
 try {
   for (const [name, layout] of [['gzip', join(src, 'oci-gzip')], ['uncompressed', join(src, 'oci-plain')]]) {
@@ -92,8 +81,6 @@ const size = readdirSync(src)
   .reduce((n, f) => n + statSync(join(src, f)).size, 0);
 const mib = (k) => (k / 1024).toFixed(0);
 const section = [
-  '## fsmerge',
-  '',
   `fsmerge (2 worker threads) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} alternating runs on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
   '',
   '| layers | fsmerge wall | erofs-utils wall | ratio (erofs-utils / fsmerge) | fsmerge peak RSS | erofs-utils peak RSS | fsmeta bytes (fsmerge / erofs-utils) |',
@@ -103,12 +90,5 @@ const section = [
   'erofs-utils: per layer `mkfs.erofs --tar=f --aufs -Enoinline_data [--ungzip]`, one after another, then `mkfs.erofs --aufs --ovlfs-strip=1 fsmeta.erofs L0.erofs ...`; its time is the sum and its RSS the largest of those processes. fsmerge: `fsmerge IMAGE -o fsmeta.erofs` (verifies every digest, converts layers in parallel, merges, writes fsmeta).',
   '',
 ].join('\n');
-const docs = join(repo, 'docs/BENCHMARKS.md');
-let text = existsSync(docs) ? readFileSync(docs, 'utf8') : '# Benchmarks\n\n';
-const start = text.indexOf('## fsmerge');
-if (start >= 0) {
-  const next = text.indexOf('\n## ', start + 1);
-  text = text.slice(0, start) + section + (next >= 0 ? text.slice(next + 1) : '');
-} else text = text.trimEnd() + '\n\n' + section;
-writeFileSync(docs, text);
-console.log(`wrote ${docs}`);
+writeSection('fsmerge', section);
+console.log('wrote docs/BENCHMARKS.md');
