@@ -1,6 +1,6 @@
-import { createReadStream, closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
-import { InputError, displayName } from '@fstools/fstree';
+import { describeSystemError, displayName, InputError } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import type { TarMember } from './tar-index.js';
 import { indexTar, normalize } from './tar-index.js';
@@ -113,10 +113,30 @@ function checked(source: string, path: string): ByteString {
 }
 
 /** Streams a blob's bytes. */
-export function readBlob(loc: BlobLocation): AsyncIterable<Uint8Array> {
-  if (loc.size === 0) return (async function* () {})();
-  return createReadStream(loc.file, { start: loc.offset, end: loc.offset + loc.size - 1, highWaterMark: 1 << 20 });
+export async function* readBlob(loc: BlobLocation): AsyncGenerator<Uint8Array> {
+  // Blocking reads: layers are read on worker threads, where they cost no thread-pool round trip
+  // (and leave libuv's pool, shared by all threads, alone).
+  if (loc.size === 0) return;
+  let fd: number;
+  try {
+    fd = openSync(loc.file, 'r');
+  } catch (err) {
+    throw new InputError(loc.file, `cannot read: ${describeSystemError(err)}`);
+  }
+  try {
+    for (let pos = 0; pos < loc.size; ) {
+      const buf = Buffer.allocUnsafe(Math.min(BLOB_CHUNK, loc.size - pos));
+      const n = readSync(fd, buf, 0, buf.length, loc.offset + pos);
+      if (n === 0) throw new InputError(loc.file, `ends ${loc.size - pos} bytes short of the blob at byte ${loc.offset}`);
+      pos += n;
+      yield buf.subarray(0, n);
+    }
+  } finally {
+    closeSync(fd);
+  }
 }
+
+const BLOB_CHUNK = 1 << 20;
 
 /** A small blob (JSON) read whole; refuses anything over maxBytes. */
 export function readSmallBlob(loc: BlobLocation, source: string, what: string, maxBytes = 16 << 20): Buffer {
