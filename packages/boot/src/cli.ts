@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { packageVersion, parseArgs } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -15,7 +15,6 @@ import type { GuestOptions } from './session.js';
 import type { CheckInput } from './verify.js';
 import { verify } from './verify.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 interface Common {
   json: boolean;
@@ -91,7 +90,7 @@ async function runChecks(a: Common & { disk: string; upper: string }, names: Arr
 }
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const parser = yargs(hideBin(process.argv))
     .scriptName('boot-ts')
     .usage('$0 <command>: boot a real guest kernel on the images and prove the sandbox root mounts, reads right and keeps its writes')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout (boot times, accelerator, each check)' })
@@ -112,16 +111,9 @@ async function main(): Promise<void> {
       },
     )
     .wrap(Math.min(110, process.stdout.columns || 110))
-    .demandCommand(1, 'a command is required')
-    .strict()
-    .version(pkg.version)
-    .help()
-    .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`boot-ts: ${msg}\n`);
-      process.exit(2);
-    })
-    .parseAsync();
+    .demandCommand(1, 'a command is required');
+  const parsed = await parseArgs('boot-ts', packageVersion(import.meta.url), parser);
+  if ('exit' in parsed) process.exitCode = parsed.exit;
 }
 
 main().catch((err: unknown) => {

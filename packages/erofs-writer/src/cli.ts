@@ -1,27 +1,18 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { list, packageVersion, parseArgs, progressLine, runCli, usage } from '@fstools/cli-kit';
 import { fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { ErofsOptions, ErofsResult } from './writer.js';
 import { checkErofsOptions, writeErofs, writeErofsFromTar } from './writer.js';
-import { progressReporter } from './progress.js';
-
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** yargs reads a lone "-" as a flag; it stands for stdin here, so it travels under another name. */
 const STDIN = '\u0000stdin';
 
-/** Repeatable string options arrive as a string or an array. */
-function list(v: unknown): string[] {
-  return v === undefined ? [] : ([] as unknown[]).concat(v).map(String);
-}
-
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  let usageError: string | undefined;
-  const args = await yargs(argv.map((a) => (a === '-' ? STDIN : a)))
+  const parser = yargs(argv.map((a) => (a === '-' ? STDIN : a)))
     .scriptName('mkerofs-ts')
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
     .command('$0 <image> <source>', false)
@@ -42,42 +33,27 @@ async function main(argv: string[]): Promise<number> {
     .option('xattr-prefix', { type: 'string', describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
     .option('ovl-whiteouts', { type: 'boolean', alias: 'aufs', describe: 'tar mode: turn OCI .wh. whiteouts into overlayfs char 0/0 whiteouts and opaque xattrs' })
     .option('json', { type: 'boolean', describe: 'print what was made as JSON on stdout' })
-    .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' })
-    .version(version)
-    .help()
-    .alias('h', 'help')
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      usageError = err?.message ?? msg;
-    })
-    .parseAsync();
-  if (usageError !== undefined) {
-    console.error(`mkerofs-ts: ${usageError}\nTry 'mkerofs-ts --help'.`);
-    return 2;
-  }
-  if (args.help || args.version) return 0;
+    .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' });
+  const parsed = await parseArgs('mkerofs-ts', packageVersion(import.meta.url), parser);
+  if ('exit' in parsed) return parsed.exit;
+  const { args } = parsed;
   const image = String(args.image);
   const source = args.source === STDIN ? '-' : String(args.source);
   let opts: ErofsOptions;
   try {
     opts = optionsFrom(args);
   } catch (err) {
-    if (err instanceof InputError) {
-      console.error(`mkerofs-ts: ${err.message}`);
-      return 2;
-    }
+    if (err instanceof InputError) return usage('mkerofs-ts', err.message);
     throw err;
   }
   let exclude: ((path: ByteString) => boolean) | undefined;
   try {
     exclude = excluder(list(args['exclude-path']), list(args['exclude-regex']));
   } catch (err) {
-    console.error(`mkerofs-ts: ${(err as Error).message}`);
-    return 2;
+    return usage('mkerofs-ts', (err as Error).message);
   }
-  const progress = !args.q && !args.json && process.stderr.isTTY ? progressReporter(process.stderr) : undefined;
-  opts.progress = progress?.update;
+  const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
+  if (progress) opts.progress = (files, bytes) => progress.update(() => `${files} files, ${(bytes / 1048576).toFixed(1)} MiB of data`);
   let result: ErofsResult;
   try {
     if (args.tar) {
@@ -165,12 +141,4 @@ function excluder(paths: string[], regexes: string[]): ((path: ByteString) => bo
   return (path) => exact.has(path) || (res.length > 0 && res.some((re) => re.test(Buffer.from(path, 'latin1').toString('utf8'))));
 }
 
-main(hideBin(process.argv)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    console.error(`mkerofs-ts: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-    process.exitCode = 1;
-  },
-);
+runCli('mkerofs-ts', () => main(hideBin(process.argv)));

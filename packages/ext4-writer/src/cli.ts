@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { readFileSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
+import { list, packageVersion, parseArgs, progressLine, runCli } from '@fstools/cli-kit';
 import { fileChunks, InputError, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -10,17 +11,9 @@ import { writeExt4, writeExt4FromTar } from './writer.js';
 import { isUsageType } from './layout/geometry.js';
 import type { FsType } from './features.js';
 
-const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-
-/** Repeatable string options arrive as a string or an array. */
-function list(v: unknown): string[] {
-  return v === undefined ? [] : ([] as unknown[]).concat(v).map(String);
-}
-
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  let usageError: string | undefined;
-  const args = await yargs(argv)
+  const parser = yargs(argv)
     .scriptName('mkext4-ts')
     .usage(
       '$0 [options] IMAGE [SIZE]\n\n' +
@@ -47,27 +40,16 @@ async function main(argv: string[]): Promise<number> {
     .option('patch', { type: 'string', describe: 'OCI layer tar to bake into /upper (with --overlay-upper); repeatable, applied in order' })
     .option('F', { type: 'boolean', alias: 'force', describe: 'allow growing an existing IMAGE' })
     .option('json', { type: 'boolean', describe: 'print what was made as JSON on stdout' })
-    .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' })
-    .version(version)
-    .help()
-    .alias('h', 'help')
-    .strict()
-    .exitProcess(false)
-    .fail((msg, err) => {
-      usageError = err?.message ?? msg;
-    })
-    .parseAsync();
-  if (usageError !== undefined) {
-    console.error(`mkext4-ts: ${usageError}\nTry 'mkext4-ts --help'.`);
-    return 2;
-  }
-  if (args.help || args.version) return 0;
+    .option('q', { type: 'boolean', alias: 'quiet', describe: 'print nothing but errors' });
+  const parsed = await parseArgs('mkext4-ts', packageVersion(import.meta.url), parser);
+  if ('exit' in parsed) return parsed.exit;
+  const { args } = parsed;
 
   const image = String(args.image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   try {
     const opts = optionsFrom(args, image);
-    opts.onProgress = progress?.update;
+    if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
     const source = args.d as string | undefined;
     let result: Ext4Result;
     if (source === undefined) result = await writeExt4(undefined, image, opts);
@@ -199,22 +181,4 @@ function tarSource(path: string): TarSource {
   return { name: path, open: () => fileChunks(path) };
 }
 
-/** One line on a TTY, redrawn at most 10 times a second. */
-function progressLine(stream: NodeJS.WriteStream): { update: (bytes: number) => void; done: () => void } {
-  let last = 0;
-  let shown = false;
-  return {
-    update(bytes) {
-      const now = Date.now();
-      if (now - last < 100) return;
-      last = now;
-      shown = true;
-      stream.write(`\r${(bytes / 1048576).toFixed(1)} MiB of file data`);
-    },
-    done() {
-      if (shown) stream.write('\r\x1b[K');
-    },
-  };
-}
-
-process.exitCode = await main(hideBin(process.argv));
+runCli('mkext4-ts', () => main(hideBin(process.argv)));

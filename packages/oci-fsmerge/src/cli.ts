@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { packageVersion, parseArgs, runCli, usage as usageOf } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError } from '@fstools/fstree';
@@ -9,9 +9,7 @@ import { parsePlatform } from './platform.js';
 
 /** Exit codes: 0 done, 1 bad input or failure, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  let usageError: string | undefined;
-  const args = await yargs(argv)
+  const parser = yargs(argv)
     .scriptName('fsmerge')
     .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+).')
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'fsmeta.erofs to write (the whole image with --standalone)' })
@@ -26,17 +24,10 @@ async function main(argv: string[]): Promise<number> {
     .option('max-entries', { type: 'number', describe: 'refuse layers with more tar members than this' })
     .option('json', { type: 'boolean', default: false, describe: 'print what was made as JSON' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print nothing on success' })
-    .version(version)
-    .help()
-    .strictOptions()
-    .wrap(100)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      usageError = msg ?? err?.message ?? 'invalid arguments';
-    })
-    .parseAsync();
-  if (usageError) return usage(usageError);
-  if (args.help || args.version) return 0;
+    .wrap(100);
+  const parsed = await parseArgs('fsmerge', packageVersion(import.meta.url), parser, { freePositionals: true });
+  if ('exit' in parsed) return parsed.exit;
+  const { args } = parsed;
   const images = args._.map(String);
   const layers = args.layer ?? [];
   if (images.length > 1) return usage('give one IMAGE');
@@ -79,8 +70,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 function usage(msg: string): number {
-  process.stderr.write(`fsmerge: ${msg}\nTry 'fsmerge --help'.\n`);
-  return 2;
+  return usageOf('fsmerge', msg);
 }
 
 function showProgress(e: ProgressEvent): void {
@@ -103,12 +93,4 @@ function mib(bytes: number): string {
   return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
 
-main(hideBin(process.argv)).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`fsmerge: internal error: ${String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+runCli('fsmerge', () => main(hideBin(process.argv)));

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { packageVersion, parseArgs } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { InputError } from '@fstools/fstree';
@@ -8,7 +8,6 @@ import type { AdapterType } from './descriptor.js';
 import { openDisk } from './parse.js';
 import { writeRawDisk } from './raw.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 interface Common {
   json: boolean;
@@ -34,7 +33,7 @@ function describeDisk(path: string): { json: unknown; text: string } {
 }
 
 async function main(): Promise<void> {
-  await yargs(hideBin(process.argv))
+  const parser = yargs(hideBin(process.argv))
     .scriptName('vmdk-ts')
     .usage('$0 <command>: VMDK descriptors that join existing files into one disk without copying')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout' })
@@ -73,16 +72,9 @@ async function main(): Promise<void> {
         report(argv, { out: argv.out, size: disk.size }, `${argv.out}: ${disk.size} bytes`);
       },
     )
-    .demandCommand(1, 'a command is required')
-    .strict()
-    .version(pkg.version)
-    .help()
-    .fail((msg, err) => {
-      if (err) throw err;
-      process.stderr.write(`vmdk-ts: ${msg}\n`);
-      process.exit(2);
-    })
-    .parseAsync();
+    .demandCommand(1, 'a command is required');
+  const parsed = await parseArgs('vmdk-ts', packageVersion(import.meta.url), parser);
+  if ('exit' in parsed) process.exitCode = parsed.exit;
 }
 
 main().catch((err: unknown) => {

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { InputError } from '@fstools/fstree';
+import type { ArgumentsCamelCase, Argv } from 'yargs';
+
+/**
+ * The conventions every fstools command line follows: `--help`/`-h`, `--version`, unknown
+ * options refused, exit codes 0 (ok), 1 (error: one line naming the file and the problem) and
+ * 2 (usage, with a pointer to --help).
+ */
+
+/** The version in the package.json next to the compiled module at `moduleUrl` (dist/../package.json). */
+export function packageVersion(moduleUrl: string): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', moduleUrl), 'utf8')) as { version: string }).version;
+}
+
+/** Repeatable string options arrive as a string or an array. */
+export function list(v: unknown): string[] {
+  return v === undefined ? [] : ([] as unknown[]).concat(v).map(String);
+}
+
+export type Parsed<T> = { args: ArgumentsCamelCase<T> } | { exit: 0 | 2 };
+
+/**
+ * Finishes a command's yargs parser with the shared conventions and parses. Returns the arguments,
+ * or the exit code parsing ended with: 0 after --help/--version, 2 after a usage error (printed).
+ * `freePositionals` lets undeclared positional arguments through (only options are strict).
+ */
+export async function parseArgs<T>(name: string, version: string, parser: Argv<T>, opts: { freePositionals?: boolean } = {}): Promise<Parsed<T>> {
+  const finished = parser.version(version).help().alias('h', 'help');
+  let args: ArgumentsCamelCase<T>;
+  try {
+    args = await (opts.freePositionals ? finished.strictOptions() : finished.strict())
+      .exitProcess(false)
+      .fail((msg, err) => {
+        // Thrown, not recorded: yargs would otherwise go on to run a command's handler.
+        throw err ?? new UsageError(msg ?? 'invalid arguments');
+      })
+      .parseAsync();
+  } catch (err) {
+    if (err instanceof UsageError) return { exit: usage(name, err.message) };
+    throw err;
+  }
+  return args.help || args.version ? { exit: 0 } : { args };
+}
+
+class UsageError extends Error {}
+
+/** Prints a usage error ("<name>: <message>" and a pointer to --help); returns its exit code, 2. */
+export function usage(name: string, message: string): 2 {
+  console.error(`${name}: ${message}\nTry '${name} --help'.`);
+  return 2;
+}
+
+/**
+ * Runs a command's main and sets the process exit code: an InputError that escapes is printed as
+ * the one line it is; anything else is an internal error, printed with its stack.
+ */
+export function runCli(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof InputError) console.error(`${name}: ${err.message}`);
+      else console.error(`${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/**
+ * A one-line progress display for a TTY stream (callers only make one when stderr is a TTY):
+ * `update` renders at most 10 times a second; `done` clears the line.
+ */
+export function progressLine(stream: NodeJS.WriteStream): { update: (render: () => string) => void; done: () => void } {
+  let last = 0;
+  let shown = false;
+  return {
+    update(render) {
+      const now = Date.now();
+      if (now - last < 100) return;
+      last = now;
+      shown = true;
+      stream.write(`\r${render()}`);
+    },
+    done() {
+      if (shown) stream.write('\r\x1b[K');
+    },
+  };
+}
