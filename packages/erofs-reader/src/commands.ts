@@ -1,4 +1,5 @@
 import { writeSync } from 'node:fs';
+import { list } from '@fstools/cli-kit';
 import type { ByteString } from '@fstools/fstree';
 import { InputError, displayName, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
 import yargs from 'yargs';
@@ -26,12 +27,12 @@ const out = (s: string) => writeOut(Buffer.from(s.endsWith('\n') ? s : `${s}\n`)
 
 interface Common {
   image: string;
-  device: string[] | undefined;
+  device: string | string[] | undefined;
   json: boolean;
 }
 
 function withImage<T>(args: Common, fn: (img: ErofsImage) => T): T {
-  const img = ErofsImage.open(args.image, { devices: args.device ?? [] });
+  const img = ErofsImage.open(args.image, { devices: list(args.device) });
   try {
     return fn(img);
   } finally {
@@ -78,7 +79,7 @@ export async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('erofs-ts')
     .usage('$0 <command> IMAGE [PATH]: read, verify and extract EROFS images')
-    .option('device', { type: 'string', array: true, describe: 'file holding an extra device (blob), in device-table order; repeatable' })
+    .option('device', { type: 'string', describe: 'file holding an extra device (blob), in device-table order; repeatable' })
     .option('json', { type: 'boolean', default: false, describe: 'machine-readable output' })
     .command('info <image>', 'superblock, features and device table', {}, (a) => {
       withImage(a as unknown as Common, (img) => {
@@ -123,7 +124,7 @@ export async function main(argv: string[]): Promise<number> {
       });
     })
     .command('fsck <image>', 'verify the image; exit 1 on any problem', (y) => y.option('data', { type: 'boolean', default: true, describe: 'read and decompress all file data' }), (a) => {
-      const r = fsck(a.image as string, { devices: (a.device as string[] | undefined) ?? [], data: a.data as boolean });
+      const r = fsck(a.image as string, { devices: list(a.device), data: a.data as boolean });
       if (a.json) out(json({ ok: r.errors.length === 0, ...r, errors: r.errors.map((e) => e.toJSON()) }));
       else {
         for (const e of r.errors) out(e.message);
