@@ -17,7 +17,6 @@ export const EROFS_INODE_CHUNK_BASED = 4;
 
 export const EROFS_INODE_LAYOUT_COMPACT = 0;
 export const EROFS_INODE_LAYOUT_EXTENDED = 1;
-export const EROFS_I_VERSION_BIT = 0;
 export const EROFS_I_DATALAYOUT_BIT = 1;
 export const EROFS_INODE_COMPACT_SIZE = 32;
 export const EROFS_INODE_EXTENDED_SIZE = 64;

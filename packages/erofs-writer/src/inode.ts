@@ -1,4 +1,3 @@
-import type { InodeType } from '@fstools/fstree';
 import {
   EROFS_I_DATALAYOUT_BIT,
   EROFS_INODE_COMPACT_SIZE,
@@ -66,9 +65,4 @@ export function encodeInode(ino: DiskInode, buf: Buffer, off: number): void {
 /** rdev as the kernel's new_encode_dev (what erofs stores in i_u for device inodes). */
 export function encodeRdev(major: number, minor: number): number {
   return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
-}
-
-/** The datalayout a non-regular, data-less inode uses. */
-export function isDataless(type: InodeType): boolean {
-  return type === 'chr' || type === 'blk' || type === 'fifo' || type === 'sock';
 }
