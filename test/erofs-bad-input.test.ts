@@ -120,3 +120,23 @@ describe('mkerofs-ts bad input', () => {
     fails(['--no-such-flag', '@OUT', dir], 2, /^mkerofs-ts: Unknown argument/);
   });
 });
+
+describe('a source that changes during the run', () => {
+  it('files vanishing or shrinking after the scan: one error naming the file, no image, no crash', async () => {
+    const { writeErofs } = await import('@fstools/erofs-writer');
+    const { treeFromDirectory } = await import('@fstools/fstree');
+    const src = join(dir, 'changing');
+    mkdirSync(src);
+    for (let i = 0; i < 30; i++) writeFileSync(join(src, `f${String(i).padStart(2, '0')}`), Buffer.alloc(5000 + i, i));
+    const outDir = join(dir, 'changing-out');
+    mkdirSync(outDir);
+    const tree = treeFromDirectory(src);
+    for (const n of ['f10', 'f11', 'f12']) rmSync(join(src, n));
+    await expect(writeErofs(tree, join(outDir, 'x.erofs'))).rejects.toThrow(`${src}/f10: cannot open: no such file or directory (ENOENT)`);
+    const tree2 = treeFromDirectory(src);
+    writeFileSync(join(src, 'f20'), 'short now');
+    await expect(writeErofs(tree2, join(outDir, 'y.erofs'))).rejects.toThrow(`${src}/f20: changed while being read`);
+    await new Promise((r) => setTimeout(r, 100)); // reads still in flight settle without an unhandled rejection
+    expect(readdirSync(outDir)).toEqual([]);
+  });
+});

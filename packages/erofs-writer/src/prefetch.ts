@@ -19,14 +19,32 @@ export class Prefetcher {
   private readonly spare: Buffer[] = [];
 
   constructor(private readonly files: readonly FileInode[]) {
-    while (this.pending.length < AHEAD && this.next < files.length) this.pending.push(this.start(files[this.next++]!));
+    while (this.pending.length < AHEAD && this.next < files.length) this.queue();
   }
 
   /** The pieces of the next file; call in order, after the previous file's pieces were consumed. */
   async take(): Promise<Pieces> {
     const slot = await this.pending.shift()!;
-    if (this.next < this.files.length) this.pending.push(this.start(this.files[this.next++]!));
+    if (this.next < this.files.length) this.queue();
     return slot.pieces();
+  }
+
+  /** After a failure: lets reads in flight finish and closes what they opened. */
+  async abandon(): Promise<void> {
+    const left = this.pending.splice(0);
+    for (const p of left) {
+      try {
+        await (await p).close();
+      } catch {
+        // the read failed: nothing was left open
+      }
+    }
+  }
+
+  private queue(): void {
+    const p = this.start(this.files[this.next++]!);
+    p.catch(() => {}); // observed when taken, or by abandon(); never an unhandled rejection
+    this.pending.push(p);
   }
 
   private buffer(): Buffer {
@@ -54,10 +72,14 @@ export class Prefetcher {
 
 interface Slot {
   pieces(): Pieces;
+  /** Releases the file when its pieces will not be read. */
+  close(): Promise<void>;
 }
 
 class MemorySlot implements Slot {
   constructor(private readonly file: FileInode) {}
+
+  async close(): Promise<void> {}
 
   async *pieces(): AsyncGenerator<Uint8Array> {
     const r = openData(this.file);
@@ -83,6 +105,10 @@ class HostSlot implements Slot {
     private readonly where: string,
     private readonly release: (b: Buffer) => void,
   ) {}
+
+  close(): Promise<void> {
+    return new Promise((resolve) => close(this.fd, () => resolve()));
+  }
 
   async *pieces(): AsyncGenerator<Uint8Array> {
     try {

@@ -82,10 +82,15 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
       files.push({ inode, path });
     }
     const reader = new Prefetcher(files.map((f) => f.inode));
-    for (const { inode, path } of files) {
-      const sink = b.sink(inode.size, inode.xattrs, path);
-      for await (const piece of await reader.take()) sink.push(piece);
-      b.placements.set(inode.data, sink.end());
+    try {
+      for (const { inode, path } of files) {
+        const sink = b.sink(inode.size, inode.xattrs, path);
+        for await (const piece of await reader.take()) sink.push(piece);
+        b.placements.set(inode.data, sink.end());
+      }
+    } catch (err) {
+      await reader.abandon();
+      throw err;
     }
     return await b.finish(tree);
   } catch (err) {
