@@ -28,10 +28,19 @@ export interface LayoutOptions {
   /** Images that files with {kind: 'device'} data point into: device_id = index + 1. */
   devices: readonly ImageDevice[];
   longPrefixes: readonly LongPrefix[];
-  /** Compact inodes take their mtime from here (superblock build_time, build_time_nsec). */
-  epoch: bigint;
+  /**
+   * The superblock time compact inodes take their mtime from (build_time, build_time_nsec); by
+   * default the most common stored mtime (ties: the earliest), so most inodes can be compact.
+   */
+  epoch?: bigint;
   /** The owner and mtime an inode is stored with (after --all-root, -T clamping and the like). */
-  stored: (inode: Inode) => { uid: number; gid: number; mtime: bigint };
+  stored: (inode: Inode) => Stored;
+}
+
+export interface Stored {
+  uid: number;
+  gid: number;
+  mtime: bigint;
 }
 
 /** Where the bytes after an inode (and its xattrs) come from. */
@@ -39,6 +48,8 @@ type Tail = { kind: 'scratch'; offset: number; length: number } | { kind: 'bytes
 
 interface Node {
   inode: Inode;
+  /** Owner and mtime as stored. */
+  st: Stored;
   /** The name it was first met under (with `parent`, its path for error messages). */
   name: ByteString;
   parent: Node | undefined;
@@ -72,6 +83,7 @@ export class Layout {
   readonly metaBlkaddr: number;
   readonly totalBlocks: number;
   readonly rootNid: number;
+  readonly epoch: bigint;
   usesChunks = false;
   /** Whether any inode has xattrs (the name filter feature is then set). */
   hasXattrs = false;
@@ -92,7 +104,7 @@ export class Layout {
     const queue: Array<{ dir: DirInode; node: Node }> = [];
     const add = (inode: Inode, parent: Node | undefined, name: ByteString): void => {
       if (byInode.has(inode)) return;
-      const node: Node = { inode, name, parent, nlink: links.get(inode)!, extended: false, ibody: NO_XATTRS, datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
+      const node: Node = { inode, st: opts.stored(inode), name, parent, nlink: links.get(inode)!, extended: false, ibody: NO_XATTRS, datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
       node.parent ??= node;
       byInode.set(inode, node);
       this.nodes.push(node);
@@ -106,8 +118,11 @@ export class Layout {
     add(tree.root, undefined, '');
     for (let q = 0; q < queue.length; q++) {
       const { dir, node } = queue[q]!;
-      for (const name of sortedNames(dir)) add(dir.entries.get(name)!, node, name);
+      const names = sortedNames(dir);
+      node.dir = { names: withDots(names), perBlock: [] };
+      for (const name of names) add(dir.entries.get(name)!, node, name);
     }
+    this.epoch = opts.epoch ?? commonMtime(this.nodes);
     this.nodeIndex = byInode;
     this.shared.seal();
 
@@ -179,13 +194,12 @@ export class Layout {
         break;
       }
       case 'dir': {
-        const dir = inode;
-        const names = sortedNames(dir).concat(['.', '..']).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+        const names = node.dir!.names;
         const perBlock = splitDirBlocks(names, bs);
         const lastNames = names.slice(names.length - perBlock[perBlock.length - 1]!);
         const lastBytes = dirBlockBytes(lastNames);
         size = (perBlock.length - 1) * bs + lastBytes;
-        node.dir = { names, perBlock };
+        node.dir!.perBlock = perBlock;
         this.contentLayout(node, perBlock.length, lastBytes, { kind: 'dir', length: lastBytes });
         break;
       }
@@ -208,8 +222,8 @@ export class Layout {
         break;
     }
     node.i_size = size;
-    const st = this.opts.stored(inode);
-    node.extended = !fitsCompact({ uid: st.uid, gid: st.gid, nlink: node.nlink, size, mtimeIsEpoch: st.mtime === this.opts.epoch });
+    const { st } = node;
+    node.extended = !fitsCompact({ uid: st.uid, gid: st.gid, nlink: node.nlink, size, mtimeIsEpoch: st.mtime === this.epoch });
   }
 
   /**
@@ -270,7 +284,7 @@ export class Layout {
     for (const i of order) {
       const node = this.nodes[i]!;
       const buf = w.slice(metaStart + node.recordOffset, this.recordSize(node));
-      const st = this.opts.stored(node.inode);
+      const { st } = node;
       const mtime = splitTime(st.mtime);
       encodeInode(
         {
@@ -338,6 +352,32 @@ export class Layout {
 }
 
 const SYMLINK_MAX = 4095;
+
+/** A directory's sorted names with "." and ".." merged in at their byte-order places. */
+function withDots(sorted: readonly ByteString[]): ByteString[] {
+  const out: ByteString[] = [];
+  const dots = ['.', '..'];
+  for (const name of sorted) {
+    while (dots.length && dots[0]! < name) out.push(dots.shift()!);
+    out.push(name);
+  }
+  return out.concat(dots);
+}
+
+/** The mtime most inodes are stored with (ties: the earliest). */
+function commonMtime(nodes: readonly Node[]): bigint {
+  const counts = new Map<bigint, number>();
+  for (const { st } of nodes) counts.set(st.mtime, (counts.get(st.mtime) ?? 0) + 1);
+  let best = 0n;
+  let bestCount = -1;
+  for (const [t, n] of counts) {
+    if (n > bestCount || (n === bestCount && t < best)) {
+      best = t;
+      bestCount = n;
+    }
+  }
+  return best;
+}
 const NO_XATTRS = Buffer.alloc(0);
 
 /** A node's path (where it was first met), for error messages only. */

@@ -189,9 +189,8 @@ class ImageBuilder {
       ...mapOwner(owners, inode.uid, inode.gid),
       mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime,
     });
-    const epoch = limit ?? commonMtime(tree, stored);
     const devices = this.opts.devices ?? [];
-    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch, stored }, dataEnd, this.xx);
+    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored }, dataEnd, this.xx);
     const metaHash = createHash('sha256');
     layout.emit(new RegionWriter(this.out, metaHash), this.scratch);
     this.scratch.close();
@@ -206,7 +205,7 @@ class ImageBuilder {
     encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
     encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
     const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint!.digest(), metaHash.digest(), this.geo);
-    const built = splitTime(epoch);
+    const built = splitTime(layout.epoch);
     encodeSuperBlock(
       {
         feature_compat: EROFS_FEATURE_COMPAT_SB_CHKSUM | EROFS_FEATURE_COMPAT_MTIME | (layout.hasXattrs ? EROFS_FEATURE_COMPAT_XATTR_FILTER : 0),
@@ -291,27 +290,6 @@ function geometry(opts: ErofsOptions): Geometry {
   const prefixStart = devtSlotoff * EROFS_DEVT_SLOT_SIZE + devices.length * EROFS_DEVT_SLOT_SIZE;
   const headerEnd = Math.max(checksummedEnd(blockSize), prefixStart + encodeLongPrefixes(longPrefixes).length);
   return { blockSize, blkszbits, chunkBits, longPrefixes, devtSlotoff, prefixStart, headerBlocks: Math.ceil(headerEnd / blockSize) };
-}
-
-/** The mtime most inodes share (ties: the earliest), so that most inodes can be compact. */
-function commonMtime(tree: FsTree, stored: (inode: Inode) => { mtime: bigint }): bigint {
-  const counts = new Map<bigint, number>();
-  const seen = new Set<Inode>();
-  for (const { inode } of tree.walk()) {
-    if (seen.has(inode)) continue;
-    seen.add(inode);
-    const t = stored(inode).mtime;
-    counts.set(t, (counts.get(t) ?? 0) + 1);
-  }
-  let best = 0n;
-  let bestCount = -1;
-  for (const [t, n] of counts) {
-    if (n > bestCount || (n === bestCount && t < best)) {
-      best = t;
-      bestCount = n;
-    }
-  }
-  return best;
 }
 
 function parseUuid(text: string): Uint8Array {
