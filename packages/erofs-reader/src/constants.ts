@@ -107,6 +107,10 @@ export const Z_EROFS_COMPRESSION_ZSTD = 3;
 export const Z_EROFS_COMPRESSION_MAX = 4;
 export const Z_EROFS_PCLUSTER_MAX_SIZE = 1024 * 1024;
 export const Z_EROFS_PCLUSTER_MAX_DSIZE = 12 * 1024 * 1024;
+/** struct z_erofs_lzma_cfgs: le32 dict_size, le16 format, 8 reserved bytes. */
+export const Z_EROFS_LZMA_CFGS_SIZE = 14;
+export const Z_EROFS_LZMA_MIN_DICT_SIZE = 4096;
+export const Z_EROFS_LZMA_MAX_DICT_SIZE = 8 * Z_EROFS_PCLUSTER_MAX_SIZE;
 export const Z_EROFS_MAP_HEADER_SIZE = 8;
 export const Z_EROFS_LCLUSTER_INDEX_SIZE = 8;
 

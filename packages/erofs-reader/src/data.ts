@@ -13,8 +13,11 @@ export type FileExtent =
   | { kind: 'hole'; offset: number; length: number }
   /** Tail-packed bytes in the metadata right after the inode (FLAT_INLINE). */
   | { kind: 'inline'; offset: number; length: number; physical: number }
-  /** A compressed pcluster (physicalLength bytes at physical on the primary) decoding to this run. */
-  | { kind: 'compressed'; offset: number; length: number; physical: number; physicalLength: number; format: ZFormat; inline: boolean }
+  /**
+   * A compressed pcluster (physicalLength bytes at physical on the primary) decoding to this run;
+   * with partialref (dedupe) the run is only a prefix of what the pcluster decodes to.
+   */
+  | { kind: 'compressed'; offset: number; length: number; physical: number; physicalLength: number; format: ZFormat; inline: boolean; partialref: boolean }
   /** Bytes stored in the packed inode starting at packedOffset. */
   | { kind: 'fragment'; offset: number; length: number; packedOffset: number };
 

@@ -4,6 +4,7 @@ import { Z_EROFS_COMPRESSION_DEFLATE, Z_EROFS_COMPRESSION_LZ4, Z_EROFS_COMPRESSI
 import type { FileExtent } from './data.js';
 import type { ErofsWhere, Fail } from './errors.js';
 import { lz4Decompress } from './lz4.js';
+import { microLzmaDecompress } from './lzma.js';
 
 export const algorithmNames: Record<number, string> = {
   [Z_EROFS_COMPRESSION_LZ4]: 'lz4',
@@ -24,11 +25,22 @@ export function stripZeroPadding(input: Uint8Array, blockSize: number, fail: Fai
   return input.subarray(i);
 }
 
+/** What decoding a pcluster needs from the image besides its bytes. */
+export interface DecodeContext {
+  blockSize: number;
+  /** ZERO_PADDING: LZ4 pclusters are zero-padded in front too (the other algorithms always are). */
+  lz4ZeroPadding: boolean;
+  /** The LZMA dictionary size from the superblock's configuration; asked only for LZMA pclusters. */
+  lzmaDictSize(): number;
+}
+
 /**
  * Decompresses one pcluster into `outSize` bytes. A pcluster may decode to more (a partial
- * reference after dedupe): only the first outSize bytes are kept; fewer is corruption.
+ * reference after dedupe, `exact` false): only the first outSize bytes are kept; fewer is
+ * corruption. MicroLZMA, whose stream knows no end of its own, must end exactly at outSize when
+ * `exact` (the kernel's check).
  */
-export function decompressPcluster(algorithm: number, input: Uint8Array, outSize: number, fail: Fail, where: ErofsWhere): Uint8Array {
+export function decompressPcluster(algorithm: number, input: Uint8Array, outSize: number, exact: boolean, ctx: DecodeContext, fail: Fail, where: ErofsWhere): Uint8Array {
   const name = algorithmNames[algorithm] ?? `algorithm ${algorithm}`;
   let out: Uint8Array;
   try {
@@ -38,6 +50,10 @@ export function decompressPcluster(algorithm: number, input: Uint8Array, outSize
         out = out.subarray(0, lz4Decompress(input, out));
         break;
       }
+      case Z_EROFS_COMPRESSION_LZMA:
+        out = new Uint8Array(outSize);
+        microLzmaDecompress(input, out, ctx.lzmaDictSize(), exact);
+        break;
       case Z_EROFS_COMPRESSION_DEFLATE:
         // Sync flush: a stream cut at the pcluster end still yields what it holds.
         out = inflateRawSync(input, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: Z_EROFS_PCLUSTER_MAX_DSIZE });
@@ -64,8 +80,9 @@ export function decompressPcluster(algorithm: number, input: Uint8Array, outSize
  * - encoded: zero padding stripped (always, but for LZ4 only with the ZERO_PADDING feature), then
  *   decompressed.
  */
-export function decodePcluster(ext: Extract<FileExtent, { kind: 'compressed' }>, input: Uint8Array, blockSize: number, lz4ZeroPadding: boolean, fail: Fail, where: ErofsWhere): Uint8Array {
+export function decodePcluster(ext: Extract<FileExtent, { kind: 'compressed' }>, input: Uint8Array, ctx: DecodeContext, fail: Fail, where: ErofsWhere): Uint8Array {
   const fmt = ext.format;
+  const { blockSize } = ctx;
   if (fmt.kind === 'shifted') return input.subarray(0, ext.length);
   if (fmt.kind === 'interlaced') {
     const head = Math.min(blockSize - (ext.offset % blockSize), ext.length);
@@ -75,7 +92,7 @@ export function decodePcluster(ext: Extract<FileExtent, { kind: 'compressed' }>,
     return data;
   }
   if (fmt.kind !== 'encoded') fail('BAD_COMPRESSION', `unexpected ${fmt.kind} extent`, where);
-  const padded = fmt.algorithm !== Z_EROFS_COMPRESSION_LZ4 || lz4ZeroPadding;
+  const padded = fmt.algorithm !== Z_EROFS_COMPRESSION_LZ4 || ctx.lz4ZeroPadding;
   const src = padded ? stripZeroPadding(input, blockSize - (ext.physical % blockSize), fail, where) : input;
-  return decompressPcluster(fmt.algorithm, src, ext.length, fail, where);
+  return decompressPcluster(fmt.algorithm, src, ext.length, !ext.partialref, ctx, fail, where);
 }

@@ -14,6 +14,8 @@ import {
 } from './constants.js';
 import type { FileExtent } from './data.js';
 import { flatExtents } from './data.js';
+import { lzmaDictSize } from './compr-cfgs.js';
+import type { DecodeContext } from './decompress.js';
 import { decodePcluster } from './decompress.js';
 import type { DeviceSlot } from './device-table.js';
 import { readDeviceTable } from './device-table.js';
@@ -87,6 +89,7 @@ export class ErofsImage {
   private readonly extents = new Map<number, FileExtent[]>();
   private lastPcluster: { nid: number; la: number; data: Uint8Array } | undefined;
   private prefixes: LongPrefix[] | undefined;
+  private lzmaDict: number | undefined;
 
   private constructor(
     readonly path: string,
@@ -372,8 +375,12 @@ export class ErofsImage {
     if (c && c.nid === nid && c.la === ext.offset) return c.data;
     const where = { nid, offset: ext.offset };
     const input = ext.inline ? this.meta(ext.physical, ext.physicalLength) : this.readPhysical(ext.physical, ext.physicalLength, where);
-    const lz4ZeroPadding = (this.superblock.feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING) !== 0;
-    const data = decodePcluster(ext, input, this.blockSize, lz4ZeroPadding, this.fail, where);
+    const ctx: DecodeContext = {
+      blockSize: this.blockSize,
+      lz4ZeroPadding: (this.superblock.feature_incompat & EROFS_FEATURE_INCOMPAT_ZERO_PADDING) !== 0,
+      lzmaDictSize: () => (this.lzmaDict ??= lzmaDictSize(this.superblock, (p, l) => this.meta(p, l), this.fail)),
+    };
+    const data = decodePcluster(ext, input, ctx, this.fail, where);
     this.lastPcluster = { nid, la: ext.offset, data };
     return data;
   }
@@ -401,5 +408,5 @@ function firstExtentEndingAfter(extents: FileExtent[], pos: number): number {
 
 function toFileExtent(z: ZExtent): FileExtent {
   if (z.format.kind === 'fragment') return { kind: 'fragment', offset: z.la, length: z.llen, packedOffset: z.pa };
-  return { kind: 'compressed', offset: z.la, length: z.llen, physical: z.pa, physicalLength: z.plen, format: z.format, inline: z.inline };
+  return { kind: 'compressed', offset: z.la, length: z.llen, physical: z.pa, physicalLength: z.plen, format: z.format, inline: z.inline, partialref: z.partialref };
 }

@@ -19,6 +19,8 @@ const variants: Array<['1.5' | '1.8', string[]]> = [
   ['1.8', ['-zlz4hc', '-Efragments,ztailpacking', '--xattr-prefix=user.comm']],
   ['1.8', ['-zzstd', '-C16384']],
   ['1.8', ['-zdeflate', '-Ededupe']],
+  ['1.8', ['-zlzma', '-C16384', '-Eztailpacking']],
+  ['1.8', ['-b512', '-zlzma,9', '-Efragments']],
 ];
 
 type Mutation = { pos: number; bytes: number[] };

@@ -50,9 +50,9 @@ function chrootPath(p: string): string {
   return p.slice(trixieRoot.length);
 }
 
-/** Options naming host files (--blobdev=PATH) get their paths translated into the chroot. */
+/** Options naming host files (--blobdev=PATH, --compress-hints=PATH) get their paths translated into the chroot. */
 function chrootArg(a: string): string {
-  const m = /^(--blobdev=)(.*)$/.exec(a);
+  const m = /^(--blobdev=|--compress-hints=)(.*)$/.exec(a);
   return m ? m[1] + chrootPath(m[2]!) : a;
 }
 

@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffManifests, manifest } from '@fstools/fstree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErofsImage, fsck } from '../src/index.js';
+import { ErofsImage, fsck, Z_EROFS_COMPRESSION_LZ4, Z_EROFS_COMPRESSION_LZMA } from '../src/index.js';
 import { isRoot, oracle } from '../../../test/helpers/oracles.js';
-import { fsckOracle, has15, has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
+import { fsckOracle, has15, has18, hostManifest, makeSourceTree, mkfs, prng, scratch, text } from './helpers.js';
 
 const run15 = oracle('mkfs.erofs 1.5', has15, 'apt-get install erofs-utils');
 const run18 = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot (tools/setup-trixie-chroot.sh)');
@@ -25,8 +25,14 @@ function kernelManifest(image: string): ReturnType<typeof hostManifest> {
   }
 }
 
+/** A source directory and its manifest. */
+interface Source {
+  src: string;
+  expected: ReturnType<typeof hostManifest>;
+}
+
 let dir: ReturnType<typeof scratch>;
-const sources = new Map<string, { src: string; expected: ReturnType<typeof hostManifest> }>();
+const sources = new Map<string, Source>();
 
 beforeAll(() => {
   dir = scratch();
@@ -44,8 +50,8 @@ afterAll(() => dir?.cleanup());
  * fsck.erofs 1.8 rejects every -b1024 image ("invalid sb_extslots 0 (more than a fs block)"): a
  * tool bug, so those skip the oracle check.
  */
-function roundTrip(version: '1.5' | '1.8', name: string, args: string[]): ErofsImage {
-  const { src, expected: fromHost } = sources.get(version)!;
+function roundTrip(version: '1.5' | '1.8', name: string, args: string[], source: Source = sources.get(version)!): ErofsImage {
+  const { src, expected: fromHost } = source;
   // -T without --mkfs-time gives every inode that time (and lets them be compact).
   const fixed = /^-T(\d+)$/.exec(args.find((a) => a.startsWith('-T')) ?? '');
   const expected = fixed && !args.includes('--mkfs-time') ? fromHost.map((e) => ({ ...e, mtime: `${fixed[1]}000000000` })) : fromHost;
@@ -122,27 +128,65 @@ const cases18: Array<[string, string[]]> = [
   ['zstd', ['-zzstd']],
   ['zstd-big-frag', ['-zzstd,level=15', '-C65536', '-Efragments,ztailpacking']],
   ['multi-algorithm', ['-zlz4hc:zstd', '-Eztailpacking']],
+  ['lzma', ['-zlzma']],
+  ['lzma-level', ['-zlzma,9']],
+  ['lzma-extreme-big', ['-zlzma,level=109', '-C65536']],
+  ['lzma-small-dict', ['-zlzma,level=3,dictsize=16384', '-C131072']],
+  ['lzma-ztailpacking', ['-zlzma', '-C16384', '-Eztailpacking']],
+  ['lzma-fragments', ['-zlzma,6', '-C32768', '-Efragments,ztailpacking']],
+  ['lzma-b512-fragments', ['-b512', '-zlzma', '-Efragments']],
 ];
 
-describe.runIf(run18)('mkfs.erofs 1.8 images', () => {
-  it('lzma images give typed UNSUPPORTED errors for compressed data, metadata still reads', () => {
-    const { src } = sources.get('1.8')!;
-    const image = join(dir.host, 'v18-lzma.erofs');
-    mkfs('1.8', image, src, ['-zlzma']);
-    const img = ErofsImage.open(image);
-    try {
-      const nid = img.lookup('text.txt');
-      expect(img.stat(nid).layout).toMatch(/^compressed/);
-      expect(() => img.read(nid, new Uint8Array(10), 0)).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
-    } finally {
-      img.close();
-    }
-    expect(new Set(fsck(image).errors.map((e) => e.code))).toEqual(new Set(['UNSUPPORTED']));
-  });
+/** The algorithms of a file's encoded extents, and whether any is a partial reference. */
+function encodings(img: ErofsImage, path: string): { algorithms: Set<number>; partialref: boolean } {
+  const algorithms = new Set<number>();
+  let partialref = false;
+  for (const e of img.fileExtents(img.lookup(path))) {
+    if (e.kind !== 'compressed' || e.format.kind !== 'encoded') continue;
+    algorithms.add(e.format.algorithm);
+    partialref ||= e.partialref;
+  }
+  return { algorithms, partialref };
+}
 
+describe.runIf(run18)('mkfs.erofs 1.8 images', () => {
   for (const [name, args] of cases18) {
     it(`${name} (${args.join(' ') || 'defaults'})`, () => {
       roundTrip('1.8', `v18-${name}`, args).close();
     });
   }
+
+  /**
+   * Its own tree: duplicated content gives partial references (decoded without the exact-end
+   * check), and mkfs.erofs 1.8.6 -zlzma -Ededupe spends ~40 s on the shared tree's sparse file.
+   */
+  it('lzma-dedupe (-zlzma -Ededupe): MicroLZMA pclusters, some only partly referenced', () => {
+    const src = join(dir.host, 'src-dedupe');
+    mkdirSync(src);
+    const base = text(21, 100_000);
+    writeFileSync(join(src, 'base.txt'), base);
+    writeFileSync(join(src, 'part.txt'), base.subarray(30_000, 90_000));
+    writeFileSync(join(src, 'mixed.bin'), Buffer.concat([prng(22, 20_000), base.subarray(0, 50_000), prng(23, 7000)]));
+    const img = roundTrip('1.8', 'v18-lzma-dedupe', ['-zlzma', '-Ededupe'], { src, expected: hostManifest(src) });
+    try {
+      expect(img.superblock.u1).toBe(1 << Z_EROFS_COMPRESSION_LZMA);
+      expect(encodings(img, 'base.txt').algorithms).toEqual(new Set([Z_EROFS_COMPRESSION_LZMA]));
+      expect(encodings(img, 'mixed.bin').partialref).toBe(true);
+    } finally {
+      img.close();
+    }
+  });
+
+  it('lzma as the second algorithm (compress hints): its configuration follows the LZ4 one', () => {
+    const hints = join(dir.host, 'lzma-hints');
+    writeFileSync(hints, '16384 1 (\\.txt|size-[0-9]+)$\n');
+    const img = roundTrip('1.8', 'v18-lz4hc-lzma-hints', ['-zlz4hc:lzma', `--compress-hints=${hints}`, '-Eztailpacking']);
+    try {
+      expect(img.superblock.u1).toBe((1 << Z_EROFS_COMPRESSION_LZ4) | (1 << Z_EROFS_COMPRESSION_LZMA));
+      expect(encodings(img, 'text.txt').algorithms).toEqual(new Set([Z_EROFS_COMPRESSION_LZMA]));
+      expect(encodings(img, 'sub/deeper/deepest/leaf').algorithms).toEqual(new Set([Z_EROFS_COMPRESSION_LZ4]));
+    } finally {
+      img.close();
+    }
+  });
 });

@@ -286,19 +286,20 @@ describe('compression structures', () => {
 });
 
 describe('pcluster decoding', () => {
-  const ext = (format: never, offset: number, length: number, physical = 0) => ({ kind: 'compressed' as const, offset, length, physical, physicalLength: 8, format, inline: false });
+  const ext = (format: never, offset: number, length: number, physical = 0) => ({ kind: 'compressed' as const, offset, length, physical, physicalLength: 8, format, inline: false, partialref: false });
+  const ctx = (blockSize: number, lz4ZeroPadding = true) => ({ blockSize, lz4ZeroPadding, lzmaDictSize: () => 65536 });
   it('shifted and interlaced (head rotated to the pcluster end) uncompressed pclusters', () => {
     const input = Buffer.from('CDEFGHAB');
-    expect(Buffer.from(decodePcluster(ext({ kind: 'shifted' } as never, 0, 5), input, 4, true, fail, {})).toString()).toBe('CDEFG');
+    expect(Buffer.from(decodePcluster(ext({ kind: 'shifted' } as never, 0, 5), input, ctx(4), fail, {})).toString()).toBe('CDEFG');
     // Extent starts 2 bytes before a 4-byte block boundary: those 2 bytes are stored last.
-    expect(Buffer.from(decodePcluster(ext({ kind: 'interlaced' } as never, 6, 8), input, 4, true, fail, {})).toString()).toBe('ABCDEFGH');
+    expect(Buffer.from(decodePcluster(ext({ kind: 'interlaced' } as never, 6, 8), input, ctx(4), fail, {})).toString()).toBe('ABCDEFGH');
   });
   it('encoded: zero padding stripped, LZ4 decoded, unknown algorithms typed', () => {
     const input = Uint8Array.from([0, 0, 0x35, 0x61, 0x62, 0x63, 3, 0, 0x10, 0x21]);
-    expect(Buffer.from(decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, 4096, true, fail, {})).toString()).toBe('abcabcabcabc!');
-    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, 4096, false, fail, {}))).toBe('BAD_COMPRESSION');
-    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 1 } as never, 0, 13), input, 4096, true, fail, {}))).toBe('UNSUPPORTED');
-    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 20), input, 4096, true, fail, {}))).toBe('BAD_COMPRESSION');
-    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), new Uint8Array(8), 4096, true, fail, {}))).toBe('BAD_COMPRESSION');
+    expect(Buffer.from(decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, ctx(4096), fail, {})).toString()).toBe('abcabcabcabc!');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), input, ctx(4096, false), fail, {}))).toBe('BAD_COMPRESSION');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 9 } as never, 0, 13), input, ctx(4096), fail, {}))).toBe('UNSUPPORTED');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 20), input, ctx(4096), fail, {}))).toBe('BAD_COMPRESSION');
+    expect(code(() => decodePcluster(ext({ kind: 'encoded', algorithm: 0 } as never, 0, 13), new Uint8Array(8), ctx(4096), fail, {}))).toBe('BAD_COMPRESSION');
   });
 });
