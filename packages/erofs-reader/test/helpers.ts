@@ -6,6 +6,7 @@ import type { ManifestEntry } from '@fstools/fstree';
 import { manifest, treeFromDirectory } from '@fstools/fstree';
 import { hostXattrReader } from '../../../test/helpers/host-xattrs.js';
 import { hasCommand, hasTrixie, isRoot, trixieRoot } from '../../../test/helpers/oracles.js';
+import { ErofsError } from '../src/errors.js';
 
 export const has15 = hasCommand('mkfs.erofs') && hasCommand('fsck.erofs');
 export const has18 = hasTrixie && isRoot;
@@ -177,4 +178,15 @@ export function makeSourceTree(dir: string, opts: TreeOptions = {}): void {
   setTime(p('link'), 1_500_000_000, 1);
   setTime(p('sub', 'deeper'), 1_700_000_000, 999_999_999);
   setTime(p('empty'), 0, 0);
+}
+
+/** The ErofsError code `fn` throws, or 'ok' when it returns (other errors propagate). */
+export function errorCode(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ErofsError) return err.code;
+    throw err;
+  }
+  return 'ok';
 }

@@ -3,20 +3,12 @@ import { describe, expect, it } from 'vitest';
 import { lzmaDictSize } from '../src/compr-cfgs.js';
 import { EROFS_FEATURE_INCOMPAT_COMPR_CFGS, EROFS_SUPER_OFFSET, Z_EROFS_COMPRESSION_LZMA } from '../src/constants.js';
 import { decodePcluster } from '../src/decompress.js';
-import { ErofsError, failer } from '../src/errors.js';
+import { failer } from '../src/errors.js';
+import { errorCode as code } from './helpers.js';
 import { decodeProps, LzmaError, microLzmaDecompress } from '../src/lzma.js';
 import type { Superblock } from '../src/superblock.js';
 
 const fail = failer('test.img');
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ErofsError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 /**
  * A MicroLZMA stream cut from an image mkfs.erofs 1.8.6 made (-zlzma -Eztailpacking: the inline

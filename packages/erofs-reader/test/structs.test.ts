@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { chunkTableOffset, deviceIdMask, parseChunkEntry, parseChunkFormat } from '../src/chunk.js';
 import { parseDeviceSlot } from '../src/device-table.js';
 import { fileTypeOf, parseDirBlock } from '../src/dirent.js';
-import { ErofsError, failer } from '../src/errors.js';
+import { failer } from '../src/errors.js';
+import { errorCode as code } from './helpers.js';
 import { decodeRdev, inodeSize, parseInode, xattrIbodySize } from '../src/inode.js';
 import { lz4Decompress, Lz4Error } from '../src/lz4.js';
 import { checksumLength, parseSuperblock, superblockChecksum } from '../src/superblock.js';
@@ -11,15 +12,6 @@ import { parseMapHeader } from '../src/zmap.js';
 import { decodePcluster } from '../src/decompress.js';
 
 const fail = failer('test.img');
-const code = (fn: () => unknown) => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ErofsError) return err.code;
-    throw err;
-  }
-  return 'ok';
-};
 
 /** Bitwise CRC32C (Castagnoli, reflected 0x82F63B78) with a given start and no final inversion. */
 function crc32cRaw(data: Uint8Array, crc = 0xffffffff): number {
