@@ -13,8 +13,8 @@ import { ImageFile } from './image-file.js';
 import { BlockAllocator } from './layout/allocator.js';
 import type { FixedLayout } from './layout/fixed.js';
 import { planFixedLayout } from './layout/fixed.js';
-import type { GeometryOptions } from './layout/geometry.js';
-import { computeGeometry } from './layout/geometry.js';
+import type { GeometryKey, GeometryOptions } from './layout/geometry.js';
+import { computeGeometry, GEOMETRY_KEYS } from './layout/geometry.js';
 import type { InodeTable, Numbering, TableFormat } from './layout/inode-table.js';
 import { buildInodeTable, defaultLostFound, numberInodes } from './layout/inode-table.js';
 import type { ContentRecord } from './layout/minimum.js';
@@ -29,31 +29,16 @@ export interface TarSource {
   open: () => AsyncIterable<Uint8Array>;
 }
 
-export interface Ext4Options {
+/** Geometry options (block and inode sizes, ratios, journal, resize reserve) as in GeometryOptions. */
+export interface Ext4Options extends Pick<GeometryOptions, GeometryKey> {
   /** Bytes the filesystem may use (whole blocks of it are used). */
   size: number;
   /** Size of the image file when larger than `size` (mke2fs on a bigger existing file). */
   fileSize?: number;
-  /** 1024, 2048 or 4096; by default as mke2fs picks it from the size. */
-  blockSize?: number;
-  /** Bytes per inode (default 256). */
-  inodeSize?: number;
-  /** Bytes of filesystem per inode (-i). */
-  inodeRatio?: number;
-  /** Number of inodes (-N). */
-  inodeCount?: number;
-  /** Percent of blocks reserved for root (-m, default 5). */
-  reservedRatio?: number;
-  /** mke2fs.conf usage types (-T small, news, largefile, ...). */
-  usageTypes?: string[];
   /** Feature defaults to start from (default ext4). */
   fsType?: FsType;
   /** -O lists: "feature,^feature,none". */
   features?: string[];
-  /** Journal size in MiB (-J size=). */
-  journalMiB?: number;
-  /** Blocks to reserve online growth for (-E resize=); default 16 times the size. */
-  resizeMaxBlocks?: number;
   /** Volume label, at most 16 bytes. */
   label?: string;
   /** UUID, or "random", "time", "clear" (-U). Default: derived from the content. */
@@ -125,14 +110,7 @@ function settle(opts: Ext4Options): Settings {
     if (!Number.isSafeInteger(v) || v <= 0) throw new OptionError(`invalid ${what} ${v}`);
   }
   const geoOpts: Omit<GeometryOptions, 'bytes'> = {
-    blockSize: opts.blockSize,
-    inodeSize: opts.inodeSize,
-    inodeRatio: opts.inodeRatio,
-    inodeCount: opts.inodeCount,
-    reservedRatio: opts.reservedRatio,
-    usageTypes: opts.usageTypes,
-    journalMiB: opts.journalMiB,
-    resizeMaxBlocks: opts.resizeMaxBlocks,
+    ...(Object.fromEntries(GEOMETRY_KEYS.map((k) => [k, opts[k]])) as Pick<GeometryOptions, GeometryKey>),
     features: requestFeatures(opts.fsType ?? 'ext4', opts.features ?? []),
   };
   const label = new Uint8Array(Buffer.from(opts.label ?? '', 'utf8'));

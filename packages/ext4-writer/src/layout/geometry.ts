@@ -46,15 +46,17 @@ export function isUsageType(name: string): boolean {
 export interface GeometryOptions {
   /** Bytes available for the filesystem. */
   bytes: number;
+  /** 1024, 2048 or 4096; by default as mke2fs picks it from the size. */
   blockSize?: number;
+  /** Bytes per inode (-I, default 256). */
   inodeSize?: number;
-  /** Bytes per inode (-i). */
+  /** Bytes of filesystem per inode (-i). */
   inodeRatio?: number;
   /** Inode count (-N); wins over the ratio. */
   inodeCount?: number;
-  /** Percent of blocks reserved for root (-m), 0..50. */
+  /** Percent of blocks reserved for root (-m, default 5), 0..50. */
   reservedRatio?: number;
-  /** mke2fs.conf usage types (-T), replacing the one picked by size. */
+  /** mke2fs.conf usage types (-T small, news, largefile, ...), replacing the one picked by size. */
   usageTypes?: string[];
   /** Journal size in MiB (-J size=); default from mke2fs's table. */
   journalMiB?: number;
@@ -65,6 +67,10 @@ export interface GeometryOptions {
   resizeMaxBlocks?: number;
   features: FeatureRequest;
 }
+
+/** The options a caller passes straight through to the geometry, in a fixed order. */
+export const GEOMETRY_KEYS = ['blockSize', 'inodeSize', 'inodeRatio', 'inodeCount', 'reservedRatio', 'usageTypes', 'journalMiB', 'resizeMaxBlocks'] as const;
+export type GeometryKey = (typeof GEOMETRY_KEYS)[number];
 
 /** Everything about the filesystem's shape that follows from the size and the options. */
 export interface Geometry {
