@@ -2,10 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
-import { manifest, treeFromDirectory } from '@fstools/fstree';
 import { ErofsImage } from '@fstools/erofs-reader';
-import { hostXattrReader } from './host-xattrs.js';
 import { hasCommand, hasTrixie, isRoot, oracle, trixieRoot } from './oracles.js';
 
 /** Whether each EROFS oracle can run here (in CI a missing one fails the run). */
@@ -77,10 +74,7 @@ export async function withErofsMount<T>(image: string, fn: (dir: string) => T | 
   }
 }
 
-/** The canonical manifest of a host directory tree (a mount point), xattrs included. */
-export function hostManifest(dir: string, opts: ManifestOptions = {}): ManifestEntry[] {
-  return manifest(treeFromDirectory(dir, { xattrs: hostXattrReader(dir) }), opts);
-}
+export { hostManifest } from './host-xattrs.js';
 
 /** Whether dump.erofs 1.8 (trixie chroot, root) can be used; else the facts come from erofs-reader. */
 const canDump = (): boolean => hasTrixie && isRoot;

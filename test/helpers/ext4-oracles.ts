@@ -3,8 +3,8 @@ import { closeSync, existsSync, mkdtempSync, openSync, readSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
-import { manifest, treeFromDirectory } from '@fstools/fstree';
-import { hostXattrReader } from './host-xattrs.js';
+import { manifest } from '@fstools/fstree';
+import { hostTree } from './host-xattrs.js';
 import { hasCommand, isRoot, trixieRoot } from './oracles.js';
 
 /** e2fsprogs tools (e2fsck, debugfs, dumpe2fs, mke2fs) on the PATH. */
@@ -100,11 +100,7 @@ export async function withMount<T>(img: string, fn: (dir: string) => Promise<T> 
 
 /** The canonical manifest of a mounted tree (xattrs via getfattr), lost+found left out unless asked. */
 export function mountedManifest(dir: string, opts: ManifestOptions & { keepLostFound?: boolean } = {}): ManifestEntry[] {
-  const tree = treeFromDirectory(dir, {
-    xattrs: hostXattrReader(dir),
-    exclude: opts.keepLostFound ? undefined : (p) => p === 'lost+found',
-  });
-  return manifest(tree, opts);
+  return manifest(hostTree(dir, opts.keepLostFound ? undefined : (p) => p === 'lost+found'), opts);
 }
 
 /** Byte ranges of a file that hold data (SEEK_DATA/SEEK_HOLE, via python3). */

@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import type { XattrReader } from '@fstools/fstree';
+import type { ByteString, FsTree, ManifestEntry, ManifestOptions, XattrReader } from '@fstools/fstree';
+import { manifest, treeFromDirectory } from '@fstools/fstree';
 
 /**
  * Test-only xattr reader for host trees (Node has no xattr API): one `getfattr -R` over the tree,
@@ -38,4 +39,14 @@ function unescape(s: string): Buffer {
     } else out.push(s.charCodeAt(i));
   }
   return Buffer.from(out);
+}
+
+/** A host directory (a mount point, an extraction) as a tree, xattrs included. */
+export function hostTree(dir: string, exclude?: (path: ByteString) => boolean): FsTree {
+  return treeFromDirectory(dir, { xattrs: hostXattrReader(dir), exclude });
+}
+
+/** The canonical manifest of a host directory tree, xattrs included. */
+export function hostManifest(dir: string, opts: ManifestOptions = {}): ManifestEntry[] {
+  return manifest(hostTree(dir), opts);
 }

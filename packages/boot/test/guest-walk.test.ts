@@ -3,10 +3,10 @@ import { existsSync, linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, sym
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { diffManifests, InputError, manifest, treeFromDirectory } from '@fstools/fstree';
+import { diffManifests, InputError } from '@fstools/fstree';
 import type { WalkFiles } from '@fstools/boot';
 import { defaultKitDir, guestManifest, parseWalk, WALK_FILES, WALK_FUNCTION } from '@fstools/boot';
-import { hostXattrReader } from '../../../test/helpers/host-xattrs.js';
+import { hostManifest } from '../../../test/helpers/host-xattrs.js';
 import { isRoot, oracle } from '../../../test/helpers/oracles.js';
 
 // The walk runs here with the guest's busybox (the kit's, else the host's busybox-static) as a
@@ -58,7 +58,7 @@ beforeAll(() => {
 describe.runIf(ready)('guest walk protocol', () => {
   it('gives exactly the canonical manifest fstree builds for the same tree', () => {
     const got = guestManifest(parseWalk(walkHost(root, join(work, 'out')), 'walk'), 'walk');
-    const want = manifest(treeFromDirectory(root, { xattrs: hostXattrReader(root) }));
+    const want = hostManifest(root);
     expect(diffManifests(want, got)).toEqual([]);
     expect(JSON.stringify(got)).toBe(JSON.stringify(want));
     expect(got.find((e) => e.path === 'sub/deeper/big-link')!.link).toBe('sub/big');

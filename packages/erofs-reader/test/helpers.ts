@@ -2,9 +2,6 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { ManifestEntry } from '@fstools/fstree';
-import { manifest, treeFromDirectory } from '@fstools/fstree';
-import { hostXattrReader } from '../../../test/helpers/host-xattrs.js';
 import { hasCommand, hasTrixie, isRoot, oracle, trixieRoot } from '../../../test/helpers/oracles.js';
 import { ErofsError } from '../src/errors.js';
 
@@ -58,9 +55,7 @@ function chrootArg(a: string): string {
 }
 
 /** The canonical manifest of a host directory, xattrs included. */
-export function hostManifest(dir: string): ManifestEntry[] {
-  return manifest(treeFromDirectory(dir, { xattrs: hostXattrReader(dir) }));
-}
+export { hostManifest } from '../../../test/helpers/host-xattrs.js';
 
 function setTime(path: string, sec: number, nsec: number): void {
   sh('touch', '-h', '-d', `@${sec}.${String(nsec).padStart(9, '0')}`, path);

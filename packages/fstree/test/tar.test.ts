@@ -20,12 +20,11 @@ import {
   manifest,
   padding,
   readTar,
-  treeFromDirectory,
   treeFromTar,
   treeToTar,
   utf8,
 } from '@fstools/fstree';
-import { hostXattrReader } from '../../../test/helpers/host-xattrs.js';
+import { hostTree } from '../../../test/helpers/host-xattrs.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fstree-tar-'));
@@ -78,7 +77,7 @@ describe('tar codec', () => {
     linkSync(join(src, 'a'), join(src, 'a-link'));
     symlinkSync('a', join(src, 'sym'));
     spawnSync('setfattr', ['-n', 'user.k', '-v', '0x00ff3d0a', join(src, 'a')]);
-    const fromDir = treeFromDirectory(src, { xattrs: hostXattrReader(src) });
+    const fromDir = hostTree(src);
     for (const format of ['pax', 'gnu']) {
       const file = join(work, `${format}.tar`);
       const xattrFlags = format === 'pax' ? ['--xattrs', '--xattrs-include=*'] : [];
@@ -97,7 +96,7 @@ describe('tar codec', () => {
     mkdirSync(out);
     const x = spawnSync('tar', ['--xattrs', '--xattrs-include=*', '-C', out, '-xf', ours]);
     expect(x.status, x.stderr.toString()).toBe(0);
-    const extracted = treeFromDirectory(out, { xattrs: hostXattrReader(out) });
+    const extracted = hostTree(out);
     expect(diffManifests(manifest(fromDir), manifest(extracted))).toEqual([]);
   });
 
