@@ -57,45 +57,53 @@ export function xattrIbodySize(icount: number): number {
  * fixed_nsec.
  */
 export function parseInode(b: Uint8Array, nid: number, iloc: number, sb: { epoch: bigint; fixed_nsec: number }, fail: Fail): ErofsInode {
-  const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
-  const i_format = v.getUint16(0, true);
-  const where = { nid, offset: iloc };
-  if (i_format & ~EROFS_I_ALL) fail('BAD_INODE', `i_format 0x${i_format.toString(16)} has unknown bits`, where);
+  // Plain byte arithmetic and one object shape: this runs once per inode of every image read.
+  const u16 = (o: number): number => b[o]! | (b[o + 1]! << 8);
+  const u32 = (o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16) | (b[o + 3]! << 24)) >>> 0;
+  const i_format = u16(0);
+  if (i_format & ~EROFS_I_ALL) fail('BAD_INODE', `i_format 0x${i_format.toString(16)} has unknown bits`, { nid, offset: iloc });
   const version = i_format & EROFS_I_VERSION_MASK;
   const datalayout = (i_format >> EROFS_I_DATALAYOUT_BIT) & EROFS_I_DATALAYOUT_MASK;
-  if (datalayout > EROFS_INODE_CHUNK_BASED) fail('BAD_INODE', `unknown data layout ${datalayout}`, where);
-  const i_mode = v.getUint16(4, true);
+  if (datalayout > EROFS_INODE_CHUNK_BASED) fail('BAD_INODE', `unknown data layout ${datalayout}`, { nid, offset: iloc });
+  const i_mode = u16(4);
   const type = typeOfMode(i_mode);
-  if (!type) fail('BAD_INODE', `unknown file type in mode 0${i_mode.toString(8)}`, where);
-  const i_xattr_icount = v.getUint16(2, true);
-  const common = { nid, iloc, i_format, version, datalayout, i_xattr_icount, i_mode, type, xattr_isize: xattrIbodySize(i_xattr_icount) };
-  if (version === EROFS_INODE_LAYOUT_EXTENDED) {
-    const size = v.getBigUint64(8, true);
-    if (size > BigInt(Number.MAX_SAFE_INTEGER)) fail('BAD_SIZE', `i_size ${size} out of range`, where);
-    const nsec = v.getUint32(40, true);
-    if (nsec >= 1e9) fail('BAD_INODE', `i_mtime_nsec ${nsec} out of range`, where);
-    return {
-      ...common,
-      i_nlink: v.getUint32(44, true),
-      i_size: Number(size),
-      i_u: v.getUint32(16, true),
-      i_ino: v.getUint32(20, true),
-      i_uid: v.getUint32(24, true),
-      i_gid: v.getUint32(28, true),
-      mtime: joinTime(v.getBigInt64(32, true), nsec),
-      inode_isize: EROFS_INODE_EXTENDED_SIZE,
-    };
+  if (!type) fail('BAD_INODE', `unknown file type in mode 0${i_mode.toString(8)}`, { nid, offset: iloc });
+  const i_xattr_icount = u16(2);
+  const extended = version === EROFS_INODE_LAYOUT_EXTENDED;
+  let i_size: number;
+  let mtime: bigint;
+  if (extended) {
+    const high = u32(12);
+    // i_size is 64-bit: anything past 2^53 cannot be a file we can address.
+    if (high >= 0x200000) fail('BAD_SIZE', `i_size ${(BigInt(high) << 32n) | BigInt(u32(8))} out of range`, { nid, offset: iloc });
+    i_size = high * 0x1_0000_0000 + u32(8);
+    const nsec = u32(40);
+    if (nsec >= 1e9) fail('BAD_INODE', `i_mtime_nsec ${nsec} out of range`, { nid, offset: iloc });
+    const secHigh = u32(36) | 0; // i_mtime is signed 64-bit
+    const sec = secHigh >= -0x200000 && secHigh < 0x200000 ? BigInt(secHigh * 0x1_0000_0000 + u32(32)) : (BigInt(secHigh) << 32n) | BigInt(u32(32));
+    mtime = joinTime(sec, nsec);
+  } else {
+    i_size = u32(8);
+    mtime = joinTime(sb.epoch + BigInt(u32(12)), sb.fixed_nsec);
   }
   return {
-    ...common,
-    i_nlink: v.getUint16(6, true),
-    i_size: v.getUint32(8, true),
-    i_u: v.getUint32(16, true),
-    i_ino: v.getUint32(20, true),
-    i_uid: v.getUint16(24, true),
-    i_gid: v.getUint16(26, true),
-    mtime: joinTime(sb.epoch + BigInt(v.getUint32(12, true)), sb.fixed_nsec),
-    inode_isize: EROFS_INODE_COMPACT_SIZE,
+    nid,
+    iloc,
+    i_format,
+    version,
+    datalayout,
+    i_xattr_icount,
+    i_mode,
+    type: type!,
+    i_nlink: extended ? u32(44) : u16(6),
+    i_size,
+    i_u: u32(16),
+    i_ino: u32(20),
+    i_uid: extended ? u32(24) : u16(24),
+    i_gid: extended ? u32(28) : u16(26),
+    mtime,
+    inode_isize: extended ? EROFS_INODE_EXTENDED_SIZE : EROFS_INODE_COMPACT_SIZE,
+    xattr_isize: xattrIbodySize(i_xattr_icount),
   };
 }
 
