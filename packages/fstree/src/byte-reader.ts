@@ -1,6 +1,12 @@
 /**
  * Exact-length reads over an async stream of chunks, tracking the absolute offset: the primitive
  * the tar reader stands on. Nothing is buffered beyond what one read asks for.
+ *
+ * A source may reuse its buffer for the next chunk: what is held across a pull is copied first.
+ * What the reads return may be a view of the current chunk: valid until the next read.
+ *
+ * Reads served from bytes already buffered have synchronous forms (readBuffered, skipBuffered,
+ * pieces): an archive of small members costs no promise per member while a chunk lasts.
  */
 export class ByteReader {
   private chunks: Buffer[] = [];
@@ -10,6 +16,12 @@ export class ByteReader {
   offset = 0;
 
   constructor(private readonly source: AsyncIterator<Uint8Array>) {}
+
+  /** n bytes if the first buffered chunk holds them all (no waiting), else undefined. */
+  readBuffered(n: number): Buffer | undefined {
+    const first = this.chunks[0];
+    return first && first.length >= n ? this.take(n) : undefined;
+  }
 
   /** n bytes, or undefined when the stream ends before the first of them; `short` on a partial read. */
   async exact(n: number, short: (got: number) => Error): Promise<Buffer | undefined> {
@@ -23,23 +35,49 @@ export class ByteReader {
     return out.length === n ? out : Buffer.concat([out, ...this.takeMore(n - out.length)]);
   }
 
-  /** Yields the next n bytes in pieces as they arrive; `short` if the stream ends first. */
-  async *stream(n: number, short: (got: number) => Error): AsyncGenerator<Buffer> {
-    let left = n;
-    while (left > 0) {
-      if (this.buffered === 0 && !(await this.fill())) throw short(n - left);
-      const piece = this.take(left);
-      left -= piece.length;
-      yield piece;
-    }
+  /** Consumes up to n buffered bytes without waiting; returns how many of the n are left. */
+  skipBuffered(n: number): number {
+    while (n > 0 && this.buffered > 0) n -= this.take(n).length;
+    return n;
   }
 
   async skip(n: number, short: (got: number) => Error): Promise<void> {
-    for await (const piece of this.stream(n, short)) void piece;
+    for (let left = this.skipBuffered(n); left > 0; left = this.skipBuffered(left)) {
+      if (!(await this.fill())) throw short(n - left);
+    }
+  }
+
+  /**
+   * The next n bytes in pieces as they arrive; `short` if the stream ends first. A piece already
+   * buffered is handed out without a generator step (one resolved promise).
+   */
+  pieces(n: number, short: (got: number) => Error, onPiece: (length: number) => void): AsyncIterableIterator<Buffer> {
+    let left = n;
+    const step = async (): Promise<IteratorResult<Buffer>> => {
+      if (!(await this.fill())) throw short(n - left);
+      return next();
+    };
+    const next = (): Promise<IteratorResult<Buffer>> => {
+      if (left === 0) return Promise.resolve({ done: true, value: undefined });
+      if (this.buffered === 0) return step();
+      const piece = this.take(left);
+      left -= piece.length;
+      onPiece(piece.length);
+      return Promise.resolve({ done: false, value: piece });
+    };
+    return {
+      next,
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
   }
 
   private async fill(): Promise<boolean> {
     if (this.ended) return false;
+    // Only the newest chunk can still be the source's buffer (older ones were copied here before).
+    const last = this.chunks.length - 1;
+    if (last >= 0) this.chunks[last] = Buffer.from(this.chunks[last]!);
     const r = await this.source.next();
     if (r.done) {
       this.ended = true;

@@ -123,6 +123,6 @@ export function canonical(name: ByteString, archive: string, what: string): Byte
 
 async function keepInMemory(entry: TarEntry): Promise<FileData> {
   const chunks: Buffer[] = [];
-  for await (const c of entry.body) chunks.push(c);
+  for await (const c of entry.body) chunks.push(Buffer.from(c)); // a piece lasts until the next
   return { kind: 'bytes', bytes: new Uint8Array(Buffer.concat(chunks)) };
 }

@@ -7,7 +7,10 @@ import { BLOCK, decodeRawHeader, parsePax, parsePaxTime, typeOfFlag } from './ta
 export interface TarEntry extends TarHeader {
   /** Byte offset of the member's first header in the (uncompressed) archive. */
   offset: number;
-  /** The member's data; read it before asking for the next entry, or it is skipped. */
+  /**
+   * The member's data; read it before asking for the next entry, or it is skipped. A piece may be
+   * a view of the source's buffer: valid until the next piece is asked for.
+   */
   body: AsyncIterable<Buffer>;
 }
 
@@ -29,10 +32,12 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
   let start: number | undefined;
   let skip = 0; // unread data and padding of the previous member
   for (;;) {
-    if (skip > 0) await r.skip(skip, () => truncated(archive, r.offset, 'member data'));
+    // Synchronous while the current chunk lasts (see ByteReader).
+    const unskipped = r.skipBuffered(skip);
+    if (unskipped > 0) await r.skip(unskipped, () => truncated(archive, r.offset, 'member data'));
     skip = 0;
     const at = r.offset;
-    const block = await r.exact(BLOCK, () => truncated(archive, at, 'header'));
+    const block = r.readBuffered(BLOCK) ?? (await r.exact(BLOCK, () => truncated(archive, at, 'header')));
     if (!block) {
       if (start !== undefined) throw truncated(archive, at, 'header');
       return; // an archive without end-of-archive blocks
@@ -45,14 +50,14 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
       if (raw.size > MAX_META) throw new InputError(archive, `extended header at byte ${at} is too large (${raw.size} bytes)`);
       const block = padded === 0 ? Buffer.alloc(0) : await r.exact(padded, () => truncated(archive, at, 'extended header'));
       if (!block) throw truncated(archive, at, 'extended header');
-      const data = block.subarray(0, raw.size);
+      const data = Buffer.from(block.subarray(0, raw.size)); // kept past the next read (see ByteReader)
       if (raw.typeflag === 'x') pax = wrap(archive, at, () => parsePax(data));
       else if (raw.typeflag === 'g') globalPax = wrap(archive, at, () => parsePax(data));
       else if (raw.typeflag === 'L') longName = cString(data);
       else longLink = cString(data);
       continue;
     }
-    const records = new Map([...globalPax, ...pax]);
+    const records = globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
     const header = wrap(archive, at, () => toHeader(raw, records, longName, longLink));
     const offset = start;
     pax = new Map();
@@ -68,18 +73,11 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
     if (header.type !== 'file') header.size = 0;
     skip = padded;
     let opened = false;
-    const where = displayName(header.path);
-    async function* stream(): AsyncGenerator<Buffer> {
-      for await (const piece of r.stream(dataSize, () => truncated(archive, offset, `data of ${where}`))) {
-        skip -= piece.length;
-        yield piece;
-      }
-    }
     const body: AsyncIterable<Buffer> = {
       [Symbol.asyncIterator]: () => {
-        if (opened) throw new Error(`data of ${where} read twice`);
+        if (opened) throw new Error(`data of ${displayName(header.path)} read twice`);
         opened = true;
-        return stream();
+        return r.pieces(dataSize, () => truncated(archive, offset, `data of ${displayName(header.path)}`), (n) => (skip -= n));
       },
     };
     yield { ...header, offset, body };

@@ -68,6 +68,24 @@ describe('tar codec', () => {
     expect(back.lookup(utf8('hard/a'))).toBe(back.lookup(utf8('hard/b')));
   });
 
+  it('reads a source that reuses one buffer for every chunk (pieces last until the next read)', async () => {
+    const tree = sampleTree();
+    const tar = await collect(treeToTar(tree));
+    // Every chunk lands in the same buffer, which is scribbled over before the next fill.
+    async function* reused(size: number): AsyncGenerator<Buffer> {
+      const buf = Buffer.alloc(size);
+      for (let i = 0; i < tar.length; i += size) {
+        buf.fill(0xee);
+        const n = tar.copy(buf, 0, i, i + size);
+        yield buf.subarray(0, n);
+      }
+    }
+    for (const size of [1, 7, 511, 512, 513, 4096, 65_536]) {
+      const back = await treeFromTar(reused(size), 'reused.tar');
+      expect(diffManifests(manifest(tree), manifest(back)), `chunks of ${size}`).toEqual([]);
+    }
+  });
+
   it('is read by GNU tar and reads GNU tar archives (pax and gnu formats) with xattrs', async () => {
     if (!oracle('gnu-tar', hasCommand('tar') && hasCommand('setfattr'), 'tar/setfattr not installed')) return;
     const src = join(work, 'src');
