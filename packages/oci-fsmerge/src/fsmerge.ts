@@ -11,7 +11,7 @@ import { layerLabel } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
 import { checkLayerBlob } from './layer-blob.js';
 import { layerImageTree, readLayerIdentity } from './layer-image.js';
-import { convertLayers, defaultParallelism } from './layer-pool.js';
+import { LayerPool } from './layer-pool.js';
 import type { LayerLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { LayerTree } from './merge.js';
@@ -106,18 +106,18 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   if (rebuild) {
     blobs = input.layers.map(rebuildBlob);
   } else {
-    image = 'image' in input ? await resolveImage(input.image, { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) }) : imageFromLayerFiles(input.layers);
-    let blobDir = opts.blobDir;
-    if (!blobDir && opts.standalone) {
-      mkdirSync(dirname(output), { recursive: true });
-      blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
-    }
-    blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
-    const name = image.name;
+    const pool = new LayerPool(opts.parallel);
     try {
-      blobs = await convertLayers(
+      image = 'image' in input ? await resolveImage(input.image, { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) }) : imageFromLayerFiles(input.layers);
+      let blobDir = opts.blobDir;
+      if (!blobDir && opts.standalone) {
+        mkdirSync(dirname(output), { recursive: true });
+        blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
+      }
+      blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
+      const name = image.name;
+      blobs = await pool.convert(
         image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits })),
-        opts.parallel ?? defaultParallelism(),
         {
           onStart: (l) => progress({ kind: 'layer-start', index: l.index, label: l.label }),
           onDone: (l, b) => {
@@ -137,6 +137,8 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     } catch (err) {
       if (scratch) rmSync(scratch, { recursive: true, force: true });
       throw err;
+    } finally {
+      await pool.close();
     }
   }
   const imageName = image?.name ?? (input as { layers: string[] }).layers[0]!;

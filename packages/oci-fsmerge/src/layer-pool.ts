@@ -21,40 +21,49 @@ export interface PoolEvents {
 }
 
 /**
- * Converts layers to layer images, `parallel` at a time on worker threads (layers are
- * independent). Results come back in stack order. On the first failure nothing new starts, the
- * running conversions finish (each either renames a complete image into place or removes its
- * temporary file) and the failure is thrown.
+ * Worker threads that convert layers to layer images, `parallel` at a time (layers are
+ * independent). The threads start when the pool is made, so they load their code while the
+ * caller is still reading the image's manifests.
  */
-export async function convertLayers(jobs: LayerJob[], parallel = defaultParallelism(), events: PoolEvents = {}): Promise<LayerBlob[]> {
-  const results: LayerBlob[] = new Array(jobs.length);
-  let next = 0;
-  let failure: unknown;
-  const lane = async (run: (job: LayerJob) => Promise<LayerBlob>): Promise<void> => {
-    while (failure === undefined && next < jobs.length) {
-      const i = next++;
-      const job = jobs[i]!;
-      events.onStart?.(job.layer);
-      try {
-        results[i] = await run(job);
-        events.onDone?.(job.layer, results[i]!);
-      } catch (err) {
-        failure ??= err;
-      }
-    }
-  };
-  const lanes = Math.max(1, Math.min(parallel, jobs.length));
-  if (lanes === 1) await lane((job) => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits));
-  else {
-    const workers = Array.from({ length: lanes }, () => new Worker(new URL('./layer-worker.js', import.meta.url)));
-    try {
-      await Promise.all(workers.map((w) => lane((job) => runOn(w, job))));
-    } finally {
-      await Promise.all(workers.map((w) => w.terminate()));
-    }
+export class LayerPool {
+  private readonly workers: Worker[];
+
+  constructor(private readonly parallel = defaultParallelism()) {
+    this.workers = parallel > 1 ? Array.from({ length: parallel }, () => new Worker(new URL('./layer-worker.js', import.meta.url))) : [];
   }
-  if (failure !== undefined) throw failure;
-  return results;
+
+  /**
+   * Converts the layers; results come back in stack order. On the first failure nothing new
+   * starts, the running conversions finish (each either renames a complete image into place or
+   * removes its temporary file) and the failure is thrown.
+   */
+  async convert(jobs: LayerJob[], events: PoolEvents = {}): Promise<LayerBlob[]> {
+    const results: LayerBlob[] = new Array(jobs.length);
+    let next = 0;
+    let failure: unknown;
+    const lane = async (run: (job: LayerJob) => Promise<LayerBlob>): Promise<void> => {
+      while (failure === undefined && next < jobs.length) {
+        const i = next++;
+        const job = jobs[i]!;
+        events.onStart?.(job.layer);
+        try {
+          results[i] = await run(job);
+          events.onDone?.(job.layer, results[i]!);
+        } catch (err) {
+          failure ??= err;
+        }
+      }
+    };
+    const lanes = Math.max(1, Math.min(this.parallel, jobs.length));
+    if (lanes === 1) await lane((job) => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits));
+    else await Promise.all(this.workers.slice(0, lanes).map((w) => lane((job) => runOn(w, job))));
+    if (failure !== undefined) throw failure;
+    return results;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
 }
 
 export function defaultParallelism(): number {
