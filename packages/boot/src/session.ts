@@ -1,7 +1,7 @@
 import { createReadStream, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, readTar } from '@fstools/fstree';
+import { InputError, memberBytes, readTar } from '@fstools/fstree';
 import { guestInit, MARKER, SERIAL } from './guest-init.js';
 import { writeInitramfs } from './initramfs.js';
 import type { GuestKit, KitOptions } from './kernel.js';
@@ -164,9 +164,7 @@ function outputBefore(lines: readonly string[], marker: string): string[] {
 async function readOutputs(out: string): Promise<Map<string, Buffer>> {
   const files = new Map<string, Buffer>();
   for await (const entry of readTar(createReadStream(out), out)) {
-    const chunks: Buffer[] = [];
-    for await (const c of entry.body) chunks.push(c);
-    if (entry.type === 'file') files.set(entry.path.replace(/^\.\//, ''), Buffer.concat(chunks));
+    if (entry.type === 'file') files.set(entry.path.replace(/^\.\//, ''), await memberBytes(entry));
   }
   return files;
 }

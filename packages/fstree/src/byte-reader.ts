@@ -51,7 +51,7 @@ export class ByteReader {
    * The next n bytes in pieces as they arrive; `short` if the stream ends first. A piece already
    * buffered is handed out without a generator step (one resolved promise).
    */
-  pieces(n: number, short: (got: number) => Error, onPiece: (length: number) => void): AsyncIterableIterator<Buffer> {
+  pieces(n: number, short: (got: number) => Error): AsyncIterableIterator<Buffer> {
     let left = n;
     const step = async (): Promise<IteratorResult<Buffer>> => {
       if (!(await this.fill())) throw short(n - left);
@@ -62,7 +62,6 @@ export class ByteReader {
       if (this.buffered === 0) return step();
       const piece = this.take(left);
       left -= piece.length;
-      onPiece(piece.length);
       return Promise.resolve({ done: false, value: piece });
     };
     return {

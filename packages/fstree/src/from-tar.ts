@@ -5,7 +5,7 @@ import type { DirInode, FileData, Inode, InodeMeta } from './model.js';
 import { makeDir } from './model.js';
 import { joinPath, splitPath } from './path.js';
 import type { TarEntry } from './tar-reader.js';
-import { readTar } from './tar-reader.js';
+import { memberBytes, readTar } from './tar-reader.js';
 import { FsTree } from './tree.js';
 
 export interface TarTreeOptions {
@@ -122,7 +122,6 @@ export function canonical(name: ByteString, archive: string, what: string): Byte
 }
 
 async function keepInMemory(entry: TarEntry): Promise<FileData> {
-  const chunks: Buffer[] = [];
-  for await (const c of entry.body) chunks.push(Buffer.from(c)); // a piece lasts until the next
-  return { kind: 'bytes', bytes: new Uint8Array(Buffer.concat(chunks)) };
+  const b = await memberBytes(entry);
+  return { kind: 'bytes', bytes: new Uint8Array(b.buffer, b.byteOffset, b.length) };
 }

@@ -30,12 +30,11 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
   let longName: Buffer | undefined;
   let longLink: Buffer | undefined;
   let start: number | undefined;
-  let skip = 0; // unread data and padding of the previous member
+  let dataEnd = 0; // where the previous member's data and padding end
   for (;;) {
     // Synchronous while the current chunk lasts (see ByteReader).
-    const unskipped = r.skipBuffered(skip);
+    const unskipped = r.skipBuffered(dataEnd - r.offset);
     if (unskipped > 0) await r.skip(unskipped, () => truncated(archive, r.offset, 'member data'));
-    skip = 0;
     const at = r.offset;
     const block = r.readBuffered(BLOCK) ?? (await r.exact(BLOCK, () => truncated(archive, at, 'header')));
     if (!block) {
@@ -64,20 +63,20 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
     longName = longLink = undefined;
     start = undefined;
     if (header === 'skip') {
-      skip = roundUp(raw.size);
+      dataEnd = r.offset + roundUp(raw.size);
       continue;
     }
     // The (pax) size says how much data follows; only regular files' data is handed out.
     const padded = roundUp(header.size);
     const dataSize = header.type === 'file' ? header.size : 0;
     if (header.type !== 'file') header.size = 0;
-    skip = padded;
+    dataEnd = r.offset + padded;
     let opened = false;
     const body: AsyncIterable<Buffer> = {
       [Symbol.asyncIterator]: () => {
         if (opened) throw new Error(`data of ${displayName(header.path)} read twice`);
         opened = true;
-        return r.pieces(dataSize, () => truncated(archive, offset, `data of ${displayName(header.path)}`), (n) => (skip -= n));
+        return r.pieces(dataSize, () => truncated(archive, offset, `data of ${displayName(header.path)}`));
       },
     };
     yield { ...header, offset, body };
@@ -144,4 +143,12 @@ function wrap<T>(archive: string, at: number, fn: () => T): T {
 
 function truncated(archive: string, at: number, what: string): InputError {
   return new InputError(archive, `truncated tar: ${what} (member at byte ${at}) is cut short`);
+}
+
+/** A member's whole data as one buffer of its own (pieces are copied in as they pass). */
+export async function memberBytes(entry: TarEntry): Promise<Buffer> {
+  const out = Buffer.allocUnsafeSlow(entry.size);
+  let at = 0;
+  for await (const piece of entry.body) at += piece.copy(out, at);
+  return out.subarray(0, at);
 }
