@@ -45,7 +45,8 @@ export function detectCompression(head: Uint8Array, name: string): Compression {
 
 /**
  * Streams the decompressed bytes of `source`, recognising gzip and zstd by magic bytes and
- * passing anything else through. Corrupt or truncated compressed data is an InputError naming
+ * passing anything else through. The source may reuse its buffer for every chunk; so may the
+ * output of plain input (a chunk lasts until the next is asked for). Corrupt or truncated compressed data is an InputError naming
  * `name`.
  */
 export async function* decompress(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
@@ -55,7 +56,7 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, name: strin
   while (headLen < BLOCK) {
     const r = await it.next();
     if (r.done) break;
-    head.push(r.value);
+    head.push(Buffer.from(r.value)); // kept past the next read
     headLen += r.value.length;
   }
   const first = Buffer.concat(head);
@@ -68,8 +69,13 @@ export async function* decompress(source: AsyncIterable<Uint8Array>, name: strin
   }
   const kind = detectCompression(first, name);
   if (kind === 'none') yield* all();
-  else if (kind === 'gzip') yield* gunzip(all(), name);
-  else yield* unzstd(all(), name);
+  else if (kind === 'gzip') yield* gunzip(owned(all()), name);
+  else yield* unzstd(owned(all()), name);
+}
+
+/** Decompressors keep input past the next read: they get copies (the source may reuse its buffer). */
+async function* owned(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of source) yield Buffer.from(chunk);
 }
 
 async function* gunzip(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {

@@ -112,11 +112,8 @@ function checked(source: string, path: string): ByteString {
   return norm;
 }
 
-/**
- * Streams a blob's bytes. With `reuse`, every chunk is read into the same buffer, so a chunk is
- * valid only until the next one is asked for (for consumers that copy what they keep).
- */
-export async function* readBlob(loc: BlobLocation, reuse = false): AsyncGenerator<Uint8Array> {
+/** Streams a blob's bytes, read into one reused buffer: a chunk lasts until the next is asked for. */
+export async function* readBlob(loc: BlobLocation): AsyncGenerator<Uint8Array> {
   // Blocking reads: layers are read on worker threads, where they cost no thread-pool round trip
   // (and leave libuv's pool, shared by all threads, alone).
   if (loc.size === 0) return;
@@ -127,9 +124,8 @@ export async function* readBlob(loc: BlobLocation, reuse = false): AsyncGenerato
     throw new InputError(loc.file, `cannot read: ${describeSystemError(err)}`);
   }
   try {
-    let buf = Buffer.allocUnsafe(Math.min(BLOB_CHUNK, loc.size));
+    const buf = Buffer.allocUnsafe(Math.min(BLOB_CHUNK, loc.size));
     for (let pos = 0; pos < loc.size; ) {
-      if (!reuse && pos > 0) buf = Buffer.allocUnsafe(Math.min(BLOB_CHUNK, loc.size - pos));
       const n = readSync(fd, buf, 0, Math.min(buf.length, loc.size - pos), loc.offset + pos);
       if (n === 0) throw new InputError(loc.file, `ends ${loc.size - pos} bytes short of the blob at byte ${loc.offset}`);
       pos += n;

@@ -56,7 +56,7 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
   const cached = checkLayerBlob(path, diffId);
   if (typeof cached !== 'string') {
     // The image was made from verified content; the blob is still checked against the manifest.
-    await drain(layer.digest ? verifiedBlob(image, layer, undefined, true) : layerTar(image, { ...layer, diffId }));
+    await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
     return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
   }
   mkdirSync(blobDir, { recursive: true });
@@ -76,7 +76,7 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
     // Bytes that fail to parse may simply be the wrong bytes: say so when the blob does not
     // match its digest (checked only once the stream ends).
     if (!(err instanceof InputError) || !layer.digest) throw err;
-    await drain(verifiedBlob(image, layer, undefined, true));
+    await drain(verifiedBlob(image, layer));
     throw err;
   }
 }

@@ -11,20 +11,17 @@ export function layerName(image: string, layer: LayerSource): string {
   return `${image}: ${layer.label}`;
 }
 
-/**
- * The compressed blob, checked against its descriptor (size, digest) as it streams. `reuse`: see
- * readBlob (chunks valid until the next is asked for).
- */
-export function verifiedBlob(image: string, layer: LayerSource, onDigest?: (digest: string) => void, reuse = false): AsyncIterable<Uint8Array> {
+/** The compressed blob, checked against its descriptor (size, digest) as it streams. */
+export function verifiedBlob(image: string, layer: LayerSource, onDigest?: (digest: string) => void): AsyncIterable<Uint8Array> {
   const expect = { ...(layer.digest && { digest: layer.digest }), ...(layer.size !== undefined && { size: layer.size }) };
-  return verifyStream(readBlob(layer.blob, reuse), expect, image, `${layer.label} blob`, onDigest);
+  return verifyStream(readBlob(layer.blob), expect, image, `${layer.label} blob`, onDigest);
 }
 
 /**
  * The layer's uncompressed tar: blob verified, decompressed (the compression its media type
  * declares must match the magic bytes), and checked against the diff ID when one is expected;
  * `onDiffId` receives the diff ID actually seen once the stream has ended. A chunk is valid only
- * until the next is asked for (an uncompressed blob is read into one reused buffer).
+ * until the next is asked for.
  */
 export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
   const name = layerName(image, layer);
@@ -33,7 +30,7 @@ export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: 
     const blob = verifiedBlob(image, layer, (digest) => {
       if (layer.diffId && digest !== layer.diffId) throw new InputError(image, `${layer.label} diff ID: digest mismatch: content is ${digest}, expected ${layer.diffId}`);
       onDiffId?.(digest);
-    }, true);
+    });
     return checkCompression(blob, 'none', name);
   }
   const plain = decompress(checkCompression(verifiedBlob(image, layer), layer.compression, name), name);
