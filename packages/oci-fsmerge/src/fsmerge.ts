@@ -122,15 +122,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
           onStart: (l) => progress({ kind: 'layer-start', index: l.index, label: l.label }),
           onDone: (l, b) => {
             progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, seconds: b.seconds });
-            // After the pool has handed this lane its next layer; a failure here resurfaces
-            // when the merge reads the layer again.
-            setImmediate(() => {
-              try {
-                read(l.index, b);
-              } catch {
-                // reported by the merge's own read
-              }
-            });
+            read(l.index, b);
           },
         },
       );

@@ -51,12 +51,14 @@ export interface LayerBlob {
 export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir: string, limits: LayerLimits): Promise<LayerBlob> {
   const started = process.hrtime.bigint();
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  // Without a diff ID to go by, a first pass computes it (and so checks the blob).
+  const verified = layer.diffId === undefined;
   const diffId = layer.diffId ?? (await diffIdOf(image, layer));
   const path = layerBlobPath(blobDir, diffId);
   const cached = checkLayerBlob(path, diffId);
   if (typeof cached !== 'string') {
     // The image was made from verified content; the blob is still checked against the manifest.
-    await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
+    if (!verified) await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
     return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
   }
   mkdirSync(blobDir, { recursive: true });

@@ -33,29 +33,44 @@ export class LayerPool {
   }
 
   /**
-   * Converts the layers; results come back in stack order. On the first failure nothing new
-   * starts, the running conversions finish (each either renames a complete image into place or
-   * removes its temporary file) and the failure is thrown.
+   * Converts the layers; results come back in stack order. A layer's onDone runs once its lane
+   * has taken the next layer, so the worker does not wait on what the caller does with a result.
+   * On the first failure (a conversion's or an onDone's) nothing new starts, the running
+   * conversions finish (each either renames a complete image into place or removes its
+   * temporary file) and the failure is thrown.
    */
   async convert(jobs: LayerJob[], events: PoolEvents = {}): Promise<LayerBlob[]> {
     const results: LayerBlob[] = new Array(jobs.length);
     let next = 0;
     let failure: unknown;
     const lane = async (run: (job: LayerJob) => Promise<LayerBlob>): Promise<void> => {
+      let done: (() => void) | undefined;
+      const finish = (): void => {
+        try {
+          done?.();
+        } catch (err) {
+          failure ??= err;
+        }
+        done = undefined;
+      };
       while (failure === undefined && next < jobs.length) {
         const i = next++;
         const job = jobs[i]!;
         events.onStart?.(job.layer);
+        const running = run(job);
+        finish();
         try {
-          results[i] = await run(job);
-          events.onDone?.(job.layer, results[i]!);
+          const blob = await running;
+          results[i] = blob;
+          done = () => events.onDone?.(job.layer, blob);
         } catch (err) {
           failure ??= err;
         }
       }
+      finish();
     };
     const lanes = Math.max(1, Math.min(this.parallel, jobs.length));
-    if (lanes === 1) await lane((job) => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits));
+    if (this.workers.length === 0) await lane((job) => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits));
     else await Promise.all(this.workers.slice(0, lanes).map((w) => lane((job) => runOn(w, job))));
     if (failure !== undefined) throw failure;
     return results;
