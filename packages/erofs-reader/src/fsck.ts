@@ -109,11 +109,10 @@ class Checker {
   private walk(): void {
     const root = this.img.rootNid;
     const stack: Array<{ nid: number; parent: number; path: string }> = [{ nid: root, parent: root, path: '' }];
-    const entered = new Set<number>();
+    const reached = new Set<number>([root]); // directories entered or waiting on the stack
     this.checkInode(root, '');
     while (stack.length) {
       const { nid, parent, path } = stack.pop()!;
-      entered.add(nid);
       this.result.directories++;
       const where = { nid, path: displayName(path) };
       const dirents = this.attempt(where, () => this.img.dirents(nid));
@@ -139,8 +138,11 @@ class Checker {
         if (d.file_type !== fileTypeOf(ino.type)) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
         if (ino.type === 'dir') {
           this.subdirs.set(nid, (this.subdirs.get(nid) ?? 0) + 1);
-          if (entered.has(d.nid) || stack.some((s) => s.nid === d.nid)) this.problem('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', at);
-          else stack.push({ nid: d.nid, parent: nid, path: childPath });
+          if (reached.has(d.nid)) this.problem('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', at);
+          else {
+            reached.add(d.nid);
+            stack.push({ nid: d.nid, parent: nid, path: childPath });
+          }
         } else this.names.set(d.nid, (this.names.get(d.nid) ?? 0) + 1);
       }
       if (dot !== 1 || dotdot !== 1) this.problem('BAD_DOT', `directory has ${dot} "." and ${dotdot} ".." entries, expected one each`, where);

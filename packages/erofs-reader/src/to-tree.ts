@@ -1,6 +1,7 @@
 import type { ByteString, DirInode, FileData, Inode, InodeMeta } from '@fstools/fstree';
 import { FsTree, displayName } from '@fstools/fstree';
 import type { ErofsImage } from './image.js';
+import { decodeRdev } from './inode.js';
 
 export interface TreeOptions {
   /**
@@ -56,7 +57,7 @@ export function buildTree(img: ErofsImage, opts: TreeOptions = {}): FsTree {
           break;
         case 'chr':
         case 'blk':
-          child = { type: ino.type, ...m, ...img.stat(d.nid).rdev! };
+          child = { type: ino.type, ...m, ...decodeRdev(ino.i_u) };
           break;
         default:
           child = { type: ino.type, ...m };
