@@ -16,10 +16,6 @@ export class Expectations {
     for (const e of start) this.map.set(e.path, { entry: e });
   }
 
-  get(path: string): ManifestEntry | undefined {
-    return this.map.get(path)?.entry;
-  }
-
   set(entry: ManifestEntry, anyMtime = false): void {
     this.map.set(entry.path, { entry, anyMtime });
   }

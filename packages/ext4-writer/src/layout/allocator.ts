@@ -9,8 +9,6 @@ import type { Extent } from './fixed.js';
  */
 export class BlockAllocator {
   private cursor: number;
-  /** Blocks handed out so far. */
-  taken = 0;
 
   constructor(
     private readonly reserved: BlockSet,
@@ -26,7 +24,6 @@ export class BlockAllocator {
     if (start >= this.blocksCount) return undefined;
     const end = this.reserved.nextUsed(start, Math.min(start + count, this.blocksCount));
     this.cursor = end;
-    this.taken += end - start;
     return { start, len: end - start };
   }
 

@@ -29,18 +29,6 @@ export class BlockSet {
     }
   }
 
-  has(block: number): boolean {
-    const runs = this.buckets.get(this.groupOf(block));
-    if (!runs) return false;
-    for (let i = 0; i < runs.length; i += 2) if (block >= runs[i]! && block < runs[i + 1]!) return true;
-    return false;
-  }
-
-  /** Whether none of [start, start + count) is in the set. */
-  isFree(start: number, count: number): boolean {
-    return this.nextUsed(start, start + count) === start + count;
-  }
-
   /** The first block at or after `from` not in the set. */
   nextFree(from: number): number {
     let b = from;
