@@ -3,7 +3,7 @@ import { chmodSync, renameSync, closeSync, ftruncateSync, lchownSync, linkSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Inode } from '@fstools/fstree';
-import { bytesOf, describeSystemError, forEachChunk, splitTime } from '@fstools/fstree';
+import { bytesOf, describeSystemError, forEachChunk, isZero, splitTime } from '@fstools/fstree';
 import type { ErofsImage } from './image.js';
 
 export interface ExtractOptions {
@@ -112,7 +112,7 @@ function writeFile(host: Buffer, inode: Inode & { type: 'file' }): void {
     forEachChunk(inode, 1 << 20, (chunk, pos) => {
       for (let o = 0; o < chunk.length; o += HOLE_GRAIN) {
         const piece = chunk.subarray(o, o + HOLE_GRAIN);
-        if (piece.some((b) => b !== 0)) writeSync(fd, piece, 0, piece.length, pos + o);
+        if (!isZero(piece)) writeSync(fd, piece, 0, piece.length, pos + o);
       }
     });
     ftruncateSync(fd, inode.size);

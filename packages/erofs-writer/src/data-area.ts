@@ -1,3 +1,4 @@
+import { isZero } from '@fstools/fstree';
 import type { XXHash } from 'xxhash-wasm';
 import type { OutputFile, ScratchFile } from './output-file.js';
 
@@ -16,7 +17,6 @@ export class DataArea {
   private readonly stage: Buffer;
   private stageStart: number;
   private stageBlocks = 0;
-  private readonly zero: Buffer;
   /** One file is written at a time: its partial-block carry lives here, not per file. */
   readonly carry: Buffer;
 
@@ -29,7 +29,6 @@ export class DataArea {
     this.next = firstBlock;
     this.stageStart = firstBlock;
     this.stage = Buffer.alloc(Math.max(STAGE_BYTES, blockSize));
-    this.zero = Buffer.alloc(blockSize);
     this.carry = Buffer.alloc(blockSize);
   }
 
@@ -41,7 +40,7 @@ export class DataArea {
     if (bytes.length < this.blockSize) this.stage.fill(0, at + bytes.length, at + this.blockSize);
     this.stageBlocks++;
     this.next++;
-    return !this.stage.subarray(at, at + this.blockSize).equals(this.zero);
+    return !isZero(this.stage, at, this.blockSize);
   }
 
   /** Appends whole blocks; long runs skip the staging copy. */
@@ -80,7 +79,7 @@ export class DataArea {
     this.fingerprint?.update(bytes);
     let run = -1;
     for (let i = 0; i <= blocks; i++) {
-      const zero = i === blocks || Buffer.compare(bytes.subarray(i * bs, (i + 1) * bs), this.zero) === 0;
+      const zero = i === blocks || isZero(bytes, i * bs, bs);
       if (!zero && run < 0) run = i;
       if (zero && run >= 0) {
         this.out.write(bytes.subarray(run * bs, i * bs), (first + run) * bs);

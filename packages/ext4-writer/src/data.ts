@@ -1,7 +1,7 @@
 import type { Hash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import type { FileInode } from '@fstools/fstree';
-import { InputError, openData } from '@fstools/fstree';
+import { InputError, isZero, openData } from '@fstools/fstree';
 import type { ImageFile } from './image-file.js';
 import type { BlockAllocator } from './layout/allocator.js';
 import { appendExtent } from './layout/allocator.js';
@@ -11,7 +11,6 @@ import type { Extent } from './layout/fixed.js';
 const CHUNK = 1 << 20;
 /** Holes are detected at this granularity (the smallest block size), so a log made at one block size serves every other. */
 export const PIECE = 1024;
-const ZERO = Buffer.alloc(CHUNK);
 
 /** Where one file's data went, and the pieces of it that are not zero ([start, length] in KiB, flattened). */
 export interface StoredData {
@@ -172,11 +171,6 @@ export class DataStore {
       appendExtent(stored.extents, e);
     }
   }
-}
-
-function isZero(buf: Uint8Array, off: number, len: number): boolean {
-  if (buf[off] || buf[off + len - 1]) return false;
-  return ZERO.compare(buf, off, off + len, 0, len) === 0;
 }
 
 function verifyUnchanged(file: FileInode, path: string | Buffer): void {

@@ -103,3 +103,16 @@ export function forEachChunk(file: FileInode, chunkSize: number, fn: (chunk: Uin
     r.close();
   }
 }
+
+const ZEROS = Buffer.alloc(64 << 10);
+
+/** Whether bytes [off, off + len) of `buf` are all zero (what stays a hole in an image). */
+export function isZero(buf: Uint8Array, off = 0, len = buf.length - off): boolean {
+  if (len === 0) return true;
+  if (buf[off] || buf[off + len - 1]) return false;
+  for (let p = 0; p < len; p += ZEROS.length) {
+    const n = Math.min(ZEROS.length, len - p);
+    if (ZEROS.compare(buf, off + p, off + p + n, 0, n) !== 0) return false;
+  }
+  return true;
+}

@@ -1,12 +1,11 @@
 import { closeSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { describeSystemError, InputError } from '@fstools/fstree';
+import { describeSystemError, InputError, isZero } from '@fstools/fstree';
 import { SECTOR } from './descriptor.js';
 import type { VmdkDisk } from './parse.js';
 
 const CHUNK = 1 << 20;
 /** Pieces of this size that are all zeros are skipped, leaving holes in the output. */
 const HOLE = 64 << 10;
-const ZEROS = Buffer.alloc(HOLE);
 
 /**
  * Writes the disk's bytes as one raw file (the concatenation of its extents), for hypervisors
@@ -72,8 +71,4 @@ function writeAll(fd: number, piece: Buffer, pos: number, out: string): void {
     if (n <= 0) throw new InputError(out, 'short write');
     w += n;
   }
-}
-
-function isZero(b: Buffer): boolean {
-  return b.equals(ZEROS.subarray(0, b.length));
 }
