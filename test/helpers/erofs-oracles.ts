@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { ErofsImage } from '@fstools/erofs-reader';
+import { formatUuid } from '@fstools/fstree';
 import { hasCommand, hasTrixie, isRoot, oracle, trixieRoot } from './oracles.js';
 
 /** Whether each EROFS oracle can run here (in CI a missing one fails the run). */
@@ -108,9 +109,8 @@ export function dumpSuper(image: string): Record<string, string> {
     const img = ErofsImage.open(image);
     try {
       const sb = img.superblock;
-      const h = Buffer.from(sb.uuid).toString('hex');
       return {
-        UUID: `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`,
+        UUID: formatUuid(sb.uuid),
         'shared xattr metadata start block': String(sb.xattr_blkaddr),
       };
     } finally {

@@ -1,7 +1,7 @@
 import { writeSync } from 'node:fs';
 import { list } from '@fstools/cli-kit';
 import type { ByteString } from '@fstools/fstree';
-import { InputError, displayName, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
+import { InputError, displayName, formatUuid, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
 import yargs from 'yargs';
 import { extract } from './extract.js';
 import { featureNames } from './features.js';
@@ -52,7 +52,7 @@ function info(img: ErofsImage): Record<string, unknown> {
     rootNid: sb.root_nid,
     metaBlkaddr: sb.meta_blkaddr,
     xattrBlkaddr: sb.xattr_blkaddr,
-    uuid: Buffer.from(sb.uuid).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})/, '$1-$2-$3-$4-'),
+    uuid: formatUuid(sb.uuid),
     volumeName: sb.volume_name,
     epoch: sb.epoch,
     fixedNsec: sb.fixed_nsec,

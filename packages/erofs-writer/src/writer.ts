@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
-import { decompress, displayName, InputError, mapOwner, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
+import { decompress, displayName, formatUuid, InputError, mapOwner, parseUuid, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
 import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
@@ -204,7 +204,7 @@ class ImageBuilder {
     });
     encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
     encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
-    const uuid = this.opts.uuid !== undefined ? parseUuid(this.opts.uuid) : deriveUuid(this.fingerprint!.digest(), metaHash.digest(), this.geo);
+    const uuid = this.opts.uuid !== undefined ? uuidOption(this.opts.uuid) : deriveUuid(this.fingerprint!.digest(), metaHash.digest(), this.geo);
     const built = splitTime(layout.epoch);
     encodeSuperBlock(
       {
@@ -283,7 +283,7 @@ function geometry(opts: ErofsOptions): Geometry {
     }
   }
   if (opts.label !== undefined && Buffer.byteLength(opts.label) > 16) throw new InputError('-L', `label '${opts.label}' is longer than 16 bytes`);
-  if (opts.uuid !== undefined) parseUuid(opts.uuid);
+  if (opts.uuid !== undefined) uuidOption(opts.uuid);
   const longPrefixes = parseLongPrefixes(opts.xattrPrefixes ?? []);
   const devices = opts.devices ?? [];
   const devtSlotoff = (EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE) / EROFS_DEVT_SLOT_SIZE;
@@ -292,16 +292,12 @@ function geometry(opts: ErofsOptions): Geometry {
   return { blockSize, blkszbits, chunkBits, longPrefixes, devtSlotoff, prefixStart, headerBlocks: Math.ceil(headerEnd / blockSize) };
 }
 
-function parseUuid(text: string): Uint8Array {
-  const hex = text.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new InputError('-U', `'${text}' is not a UUID`);
-  return new Uint8Array(Buffer.from(hex, 'hex'));
+function uuidOption(text: string): Uint8Array {
+  const bytes = parseUuid(text);
+  if (!bytes) throw new InputError('-U', `'${text}' is not a UUID`);
+  return bytes;
 }
 
-function formatUuid(b: Uint8Array): string {
-  const h = Buffer.from(b).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
 
 /** A UUID from the content: data fingerprint and metadata, marked as RFC 9562 version 8. */
 function deriveUuid(dataDigest: bigint, metaDigest: Buffer, geo: Geometry): Uint8Array {

@@ -1,17 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Numbering } from './layout/inode-table.js';
+import { parseUuid } from '@fstools/fstree';
 import { OptionError } from './errors.js';
 
-/** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional). */
-export function parseUuid(text: string, what: string): Uint8Array {
-  const hex = text.replace(/-/g, '');
-  if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new OptionError(`${what}: '${text}' is not a UUID`);
-  return new Uint8Array(Buffer.from(hex, 'hex'));
-}
-
-export function formatUuid(b: Uint8Array): string {
-  const h = Buffer.from(b).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+/** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional); `what` names the option in errors. */
+export function uuidArg(text: string, what: string): Uint8Array {
+  const bytes = parseUuid(text);
+  if (!bytes) throw new OptionError(`${what}: '${text}' is not a UUID`);
+  return bytes;
 }
 
 /** -U as mke2fs reads it: a UUID, "random", "time" (random too: no host clock in the id), or "clear"/"null". */
@@ -19,7 +15,7 @@ export function uuidOption(text: string): Uint8Array {
   const lower = text.toLowerCase();
   if (lower === 'clear' || lower === 'null') return new Uint8Array(16);
   if (lower === 'random' || lower === 'time') return randomUuid();
-  return parseUuid(text, '-U');
+  return uuidArg(text, '-U');
 }
 
 function randomUuid(): Uint8Array {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { DirInode, FileData, FileInode, InodeMeta } from '@fstools/fstree';
-import { decompress, FsTree, makeDir, treeFromTar } from '@fstools/fstree';
+import { decompress, formatUuid, FsTree, makeDir, treeFromTar } from '@fstools/fstree';
 import { DataStore } from './data.js';
 import type { StoredData } from './data.js';
 import { hashSeedWords } from './dirhash.js';
@@ -8,7 +8,7 @@ import { emitFilesystem } from './emit.js';
 import { OptionError, TooSmallError } from './errors.js';
 import type { FsType } from './features.js';
 import { featureNames, requestFeatures } from './features.js';
-import { deriveIds, formatUuid, metadataDigest, parseUuid, uuidOption } from './identity.js';
+import { deriveIds, metadataDigest, uuidArg, uuidOption } from './identity.js';
 import { ImageFile } from './image-file.js';
 import { BlockAllocator } from './layout/allocator.js';
 import type { FixedLayout } from './layout/fixed.js';
@@ -120,7 +120,7 @@ function settle(opts: Ext4Options): Settings {
     geoOpts,
     label,
     uuid: opts.uuid !== undefined ? uuidOption(opts.uuid) : undefined,
-    hashSeed: opts.hashSeed !== undefined ? parseUuid(opts.hashSeed, 'hash_seed') : undefined,
+    hashSeed: opts.hashSeed !== undefined ? uuidArg(opts.hashSeed, 'hash_seed') : undefined,
     now: opts.timestamp ?? BigInt(Math.floor(Date.now() / 1000)),
   };
   try {

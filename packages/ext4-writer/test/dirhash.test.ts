@@ -5,7 +5,7 @@ import { runs } from '../../../test/helpers/arbitrary-tree.js';
 import { hasE2fsprogs, run } from '../../../test/helpers/ext4-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { halfMd4Hash, hashSeedWords } from '../src/dirhash.js';
-import { formatUuid } from '../src/identity.js';
+import { formatUuid } from '@fstools/fstree';
 import { scratch } from './helpers.js';
 
 const enabled = oracle('debugfs', hasE2fsprogs, 'e2fsprogs not installed');

@@ -13,3 +13,4 @@ export * from './tar-writer.js';
 export * from './tree.js';
 export * from './owners.js';
 export * from './input.js';
+export * from './uuid.js';

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeErofsFromTarEntries } from '@fstools/erofs-writer';
-import { InputError } from '@fstools/fstree';
+import { formatUuid, InputError } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
 import { layerName, layerTar, normalizedLayer, verifiedBlob } from './layer-stream.js';
@@ -21,8 +21,7 @@ export function layerBlobPath(blobDir: string, diffId: string): string {
 
 /** The volume UUID recording a diff ID: its first 16 bytes. */
 export function uuidOfDiffId(diffId: string): string {
-  const h = diffId.slice(diffId.indexOf(':') + 1);
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return formatUuid(Buffer.from(diffId.slice(diffId.indexOf(':') + 1, diffId.indexOf(':') + 33), 'hex'));
 }
 
 /** A blob-dir file's identity when it is a usable image of this diff ID, else why it is not. */

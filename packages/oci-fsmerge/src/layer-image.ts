@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { ErofsImage } from '@fstools/erofs-reader';
 import type { ByteString, FsTree, ImageDevice } from '@fstools/fstree';
-import { displayName, InputError } from '@fstools/fstree';
+import { displayName, formatUuid, InputError } from '@fstools/fstree';
 
 /** What a layer image's superblock says about itself. */
 export interface LayerIdentity {
@@ -37,10 +37,6 @@ export function readLayerIdentity(path: string): LayerIdentity | string {
   }
 }
 
-function formatUuid(b: Uint8Array): string {
-  const h = Buffer.from(b).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
-}
 
 /**
  * A layer image as a tree whose regular files point into the image itself
