@@ -25,13 +25,13 @@ export function verifiedBlob(image: string, layer: LayerSource, onDigest?: (dige
  */
 export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: string) => void): AsyncIterable<Uint8Array> {
   const name = layerName(image, layer);
-  if (layer.compression === 'none') {
-    // The blob is the tar: its digest is the diff ID, so one hash checks both.
+  // A plain tar (declared, or undeclared with a digest equal to the diff ID): one hash checks both.
+  if (layer.compression === 'none' || (layer.compression === 'detect' && layer.digest !== undefined && layer.digest === layer.diffId)) {
     const blob = verifiedBlob(image, layer, (digest) => {
       if (layer.diffId && digest !== layer.diffId) throw new InputError(image, `${layer.label} diff ID: digest mismatch: content is ${digest}, expected ${layer.diffId}`);
       onDiffId?.(digest);
     });
-    return checkCompression(blob, 'none', name);
+    return checkCompression(blob, 'none', name, layer.compression === 'none' ? 'media type says none' : 'digest is the diff ID (a plain tar)');
   }
   const plain = decompress(checkCompression(verifiedBlob(image, layer), layer.compression, name), name);
   return verifyStream(plain, layer.diffId ? { digest: layer.diffId } : {}, image, `${layer.label} diff ID`, (d) => onDiffId?.(d));
@@ -42,12 +42,13 @@ export function normalizedLayer(image: string, layer: LayerSource, limits: Layer
   return normalizeLayerTar(layerTar(image, layer, onDiffId), layerName(image, layer), limits);
 }
 
-async function* checkCompression(stream: AsyncIterable<Uint8Array>, declared: Compression | 'detect', name: string): AsyncGenerator<Uint8Array> {
+/** Passes the blob through once its first bytes show the compression `why` (a reason) says it has. */
+async function* checkCompression(stream: AsyncIterable<Uint8Array>, declared: Compression | 'detect', name: string, why = `media type says ${declared}`): AsyncGenerator<Uint8Array> {
   let checked = declared === 'detect';
   for await (const chunk of stream) {
     if (!checked && chunk.length > 0) {
       const seen = detectCompression(chunk, name);
-      if (seen !== declared) throw new InputError(name, `media type says ${declared} but the blob is ${seen === 'none' ? 'not compressed' : seen}`);
+      if (seen !== declared) throw new InputError(name, `${why} but the blob is ${seen === 'none' ? 'not compressed' : seen}`);
       checked = true;
     }
     yield chunk;
