@@ -4,28 +4,44 @@ import { describeSystemError, InputError, openData } from '@fstools/fstree';
 
 const CHUNK = 1 << 20;
 const AHEAD = 8;
+/**
+ * Host files up to this size are read on the calling thread when taken: handing an open, a read
+ * and a close to the thread pool costs more than the copy itself for small files.
+ */
+const SMALL = 128 << 10;
 
 /** A file's bytes in order, in pieces valid until the next call. */
-export type Pieces = AsyncIterable<Uint8Array>;
+export type Pieces = AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
+
+type HostData = Extract<FileInode['data'], { kind: 'host' }>;
 
 /**
- * Reads regular files' data in the order given, up to AHEAD files ahead on libuv's thread pool,
- * so that disk reads run on the other core while the caller writes. Host files are read with
- * async I/O; other data sources (memory, sparse, readers) through fstree's openData.
+ * Reads regular files' data in the order given. Large host files are read up to AHEAD files ahead
+ * on libuv's thread pool, so that disk reads run on the other core while the caller writes; small
+ * ones are read when taken. Other data sources (memory, sparse, readers) go through fstree's
+ * openData.
  */
 export class Prefetcher {
-  private readonly pending: Array<Promise<Slot>> = [];
+  /** Large host files being read ahead, in file order. */
+  private readonly pending: Array<{ index: number; slot: Promise<Slot> }> = [];
+  /** The next file to take, and the next one to consider for reading ahead. */
+  private taken = 0;
   private next = 0;
   private readonly spare: Buffer[] = [];
+  /** Where files read on this thread land (one file is consumed at a time). */
+  private readonly own = Buffer.allocUnsafe(CHUNK);
 
   constructor(private readonly files: readonly FileInode[]) {
-    while (this.pending.length < AHEAD && this.next < files.length) this.queue();
+    this.fill();
   }
 
   /** The pieces of the next file; call in order, after the previous file's pieces were consumed. */
   async take(): Promise<Pieces> {
-    const slot = await this.pending.shift()!;
-    if (this.next < this.files.length) this.queue();
+    const index = this.taken++;
+    const file = this.files[index]!;
+    if (this.pending[0]?.index !== index) return syncPieces(file, this.own);
+    const slot = await this.pending.shift()!.slot;
+    this.fill();
     return slot.pieces();
   }
 
@@ -34,26 +50,30 @@ export class Prefetcher {
     const left = this.pending.splice(0);
     for (const p of left) {
       try {
-        await (await p).close();
+        await (await p.slot).close();
       } catch {
         // the read failed: nothing was left open
       }
     }
   }
 
-  private queue(): void {
-    const p = this.start(this.files[this.next++]!);
-    p.catch(() => {}); // observed when taken, or by abandon(); never an unhandled rejection
-    this.pending.push(p);
+  /** Starts reading ahead the large host files among the next ones, up to AHEAD in flight. */
+  private fill(): void {
+    while (this.pending.length < AHEAD && this.next < this.files.length) {
+      const index = this.next++;
+      const file = this.files[index]!;
+      if (file.data.kind !== 'host' || file.size <= SMALL) continue;
+      const slot = this.start(file, file.data);
+      slot.catch(() => {}); // observed when taken, or by abandon(); never an unhandled rejection
+      this.pending.push({ index, slot });
+    }
   }
 
   private buffer(): Buffer {
     return this.spare.pop() ?? Buffer.allocUnsafe(CHUNK);
   }
 
-  private async start(file: FileInode): Promise<Slot> {
-    const data = file.data;
-    if (data.kind !== 'host') return new MemorySlot(file);
+  private async start(file: FileInode, data: HostData): Promise<Slot> {
     const where = String(data.path);
     const fd = await new Promise<number>((resolve, reject) =>
       open(data.path, 'r', (err, fd) => (err ? reject(new InputError(where, `cannot open: ${describeSystemError(err)}`)) : resolve(fd))),
@@ -76,23 +96,17 @@ interface Slot {
   close(): Promise<void>;
 }
 
-class MemorySlot implements Slot {
-  constructor(private readonly file: FileInode) {}
-
-  async close(): Promise<void> {}
-
-  async *pieces(): AsyncGenerator<Uint8Array> {
-    const r = openData(this.file);
-    const buf = Buffer.allocUnsafe(Math.min(CHUNK, this.file.size));
-    try {
-      for (let pos = 0; pos < this.file.size; pos += buf.length) {
-        const piece = buf.subarray(0, Math.min(buf.length, this.file.size - pos));
-        r.read(piece, pos);
-        yield piece;
-      }
-    } finally {
-      r.close();
+/** A file's bytes read on this thread through fstree's openData, in pieces of `buf`. */
+function* syncPieces(file: FileInode, buf: Buffer): Generator<Uint8Array> {
+  const r = openData(file);
+  try {
+    for (let pos = 0; pos < file.size; pos += buf.length) {
+      const piece = buf.subarray(0, Math.min(buf.length, file.size - pos));
+      r.read(piece, pos);
+      yield piece;
     }
+  } finally {
+    r.close();
   }
 }
 
