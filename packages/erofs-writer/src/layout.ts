@@ -1,6 +1,5 @@
 import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
 import { bytesOf, displayName, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
-import type { XXHashAPI } from 'xxhash-wasm';
 import type { ChunkRef } from './chunk.js';
 import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
 import {
@@ -94,7 +93,6 @@ export class Layout {
     private readonly placements: Map<FileData, Placement>,
     private readonly opts: LayoutOptions,
     dataEnd: number,
-    xx: XXHashAPI,
   ) {
     const links = tree.linkCounts();
     const byInode = new Map<Inode, Node>();
@@ -109,7 +107,7 @@ export class Layout {
       byInode.set(inode, node);
       this.nodes.push(node);
       if (inode.xattrs.size > 0) {
-        const encoded = [...inode.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => encodeXattr(k, value, opts.longPrefixes, xx, pathOf(node)));
+        const encoded = [...inode.xattrs].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, value]) => encodeXattr(k, value, opts.longPrefixes, pathOf(node)));
         encoded.forEach((x) => this.shared.count(x));
         xattrs.set(node, encoded);
       }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
-import { decompress, displayName, formatUuid, InputError, mapOwner, parseUuid, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
-import type { XXHash, XXHashAPI } from 'xxhash-wasm';
+import { decompress, displayName, formatUuid, InputError, mapOwner, parseUuid, readTar, splitTime, treeFromTarEntries, xxh } from '@fstools/fstree';
+import type { XXHash } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
   EROFS_FEATURE_COMPAT_MTIME,
@@ -17,7 +17,6 @@ import {
 import type { Placement } from './data-area.js';
 import { DataArea, FileSink } from './data-area.js';
 import { encodeDeviceTable } from './device-table.js';
-import { xxhashApi } from './hash.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
 import { OutputFile, ScratchFile } from './output-file.js';
@@ -72,7 +71,7 @@ export interface TarOptions extends ErofsOptions {
 
 /** Writes an EROFS image of `tree` to `output` (atomically). */
 export async function writeErofs(tree: FsTree, output: string, opts: ErofsOptions = {}): Promise<ErofsResult> {
-  const b = await ImageBuilder.start(output, opts);
+  const b = ImageBuilder.start(output, opts);
   try {
     const seen = new Set<FileData>();
     const files: Array<{ inode: FileInode; path: ByteString }> = [];
@@ -109,7 +108,7 @@ export function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: st
 
 /** The same from tar members already parsed (and perhaps rewritten) by the caller, in order. */
 export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
-  const b = await ImageBuilder.start(output, opts);
+  const b = ImageBuilder.start(output, opts);
   try {
     const tree = await treeFromTarEntries(entries, archive, {
       whiteouts: opts.whiteouts,
@@ -144,14 +143,12 @@ class ImageBuilder {
     private readonly scratch: ScratchFile,
     private readonly area: DataArea,
     private readonly fingerprint: XXHash<bigint> | undefined,
-    private readonly xx: XXHashAPI,
     private readonly geo: Geometry,
     private readonly opts: ErofsOptions,
   ) {}
 
-  static async start(output: string, opts: ErofsOptions): Promise<ImageBuilder> {
+  static start(output: string, opts: ErofsOptions): ImageBuilder {
     const geo = geometry(opts);
-    const xx = await xxhashApi();
     const out = OutputFile.create(output);
     let scratch: ScratchFile;
     try {
@@ -161,16 +158,16 @@ class ImageBuilder {
       throw err;
     }
     // The data fingerprint only feeds the derived UUID: no need when one is given.
-    const fingerprint = opts.uuid === undefined ? xx.create64(0n) : undefined;
+    const fingerprint = opts.uuid === undefined ? xxh.create64(0n) : undefined;
     const area = new DataArea(out, geo.blockSize, geo.headerBlocks, fingerprint);
-    return new ImageBuilder(out, scratch, area, fingerprint, xx, geo, opts);
+    return new ImageBuilder(out, scratch, area, fingerprint, geo, opts);
   }
 
   /** A sink for one regular file; its tail goes inline when the inode record will surely fit a block. */
   sink(size: number, xattrs: Map<string, Uint8Array>, path: ByteString): FileSink {
     const bs = this.geo.blockSize;
     let ibody = 0;
-    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, this.xx, displayName(path)).entry.length;
+    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, displayName(path)).entry.length;
     if (ibody > 0) ibody += EROFS_XATTR_IBODY_HEADER_SIZE;
     const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
     this.files++;
@@ -190,7 +187,7 @@ class ImageBuilder {
       mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime,
     });
     const devices = this.opts.devices ?? [];
-    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored }, dataEnd, this.xx);
+    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored }, dataEnd);
     const metaHash = createHash('sha256');
     layout.emit(new RegionWriter(this.out, metaHash), this.scratch);
     this.scratch.close();

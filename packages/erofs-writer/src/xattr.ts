@@ -1,5 +1,4 @@
-import { InputError } from '@fstools/fstree';
-import type { XXHashAPI } from 'xxhash-wasm';
+import { InputError, xxh } from '@fstools/fstree';
 import {
   EROFS_MAX_SHARED_PER_INODE,
   EROFS_NAME_LEN,
@@ -38,7 +37,7 @@ export interface EncodedXattr {
  * Encodes an xattr. Names take the longest matching prefix (long prefixes first); a name no
  * prefix covers cannot be stored by EROFS and is an error naming it.
  */
-export function encodeXattr(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], xx: XXHashAPI, where: string): EncodedXattr {
+export function encodeXattr(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): EncodedXattr {
   const nameBytes = Buffer.from(name, 'utf8');
   let index = -1;
   let suffixStart = 0;
@@ -67,7 +66,7 @@ export function encodeXattr(name: string, value: Uint8Array, longPrefixes: reado
   // Name filter: xxh32 of the name after its short prefix, seeded by the short index
   // (long prefixes hash as their base short prefix would).
   const hashed = nameBytes.subarray(Buffer.byteLength(base.prefix));
-  const filterBit = xx.h32Raw(hashed, (EROFS_XATTR_FILTER_SEED + base.index) >>> 0) & (EROFS_XATTR_FILTER_BITS - 1);
+  const filterBit = xxh.h32Raw(hashed, (EROFS_XATTR_FILTER_SEED + base.index) >>> 0) & (EROFS_XATTR_FILTER_BITS - 1);
   return { key: name + '\0' + Buffer.from(value).toString('latin1'), entry, filterBit };
 }
 

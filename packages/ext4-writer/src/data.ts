@@ -1,4 +1,3 @@
-import type { Hash } from 'node:crypto';
 import { lstatSync } from 'node:fs';
 import type { FileInode } from '@fstools/fstree';
 import { InputError, isZero, openData } from '@fstools/fstree';
@@ -39,7 +38,7 @@ export class DataStore {
     /** Where data goes; metadata placement continues from it. */
     readonly allocator: BlockAllocator | undefined,
     private readonly blockSize: number,
-    private readonly hash: Hash | undefined,
+    private readonly hash: { update(bytes: Uint8Array): unknown } | undefined,
     private readonly onProgress?: (bytes: number) => void,
   ) {
     this.overflowed = !allocator;

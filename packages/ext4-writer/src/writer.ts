@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import type { DirInode, FileData, FileInode, InodeMeta } from '@fstools/fstree';
-import { decompress, formatUuid, FsTree, makeDir, treeFromTar } from '@fstools/fstree';
+import { decompress, formatUuid, FsTree, makeDir, treeFromTar, xxh } from '@fstools/fstree';
 import { DataStore } from './data.js';
 import type { StoredData } from './data.js';
 import { hashSeedWords } from './dirhash.js';
@@ -141,7 +140,7 @@ interface Content {
 
 async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Content> {
   const nowNs = s.now * 1_000_000_000n;
-  const dataHash = createHash('sha256');
+  const dataHash = xxh.create64(0n);
   const alloc = s.fixed && new BlockAllocator(s.fixed.reserved, s.fixed.geo.firstDataBlock, s.fixed.geo.blocksCount);
   const digest = s.uuid === undefined || s.hashSeed === undefined;
   const store = new DataStore(image, alloc, s.fixed?.geo.blockSize ?? 1024, digest ? dataHash : undefined, opts.onProgress);
@@ -160,7 +159,9 @@ async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: 
   for (const { inode } of numbering.inodes) {
     if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
   }
-  return { numbering, store, storedOf, dataDigest: dataHash.digest() };
+  const dataDigest = Buffer.alloc(8);
+  dataDigest.writeBigUInt64BE(dataHash.digest());
+  return { numbering, store, storedOf, dataDigest };
 }
 
 async function make(outPath: string, opts: Ext4Options, source: (store: StoreHook) => Promise<FsTree | undefined>): Promise<Ext4Result> {
