@@ -2,11 +2,11 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 const bins = {
-  'mkerofs-ts': '../../packages/erofs-writer/dist/bin.cjs',
-  'erofs-ts': '../../packages/erofs-reader/dist/cli.js',
-  'mkext4-ts': '../../packages/ext4-writer/dist/cli.js',
-  fsmerge: '../../packages/oci-fsmerge/dist/cli.js',
-  'boot-ts': '../../packages/boot/dist/cli.js',
+  'mkerofs-ts': '../../packages/erofs-writer/bin/bin.cjs',
+  'erofs-ts': '../../packages/erofs-reader/bin/cli.js',
+  'mkext4-ts': '../../packages/ext4-writer/bin/cli.js',
+  fsmerge: '../../packages/oci-fsmerge/bin/cli.js',
+  'boot-ts': '../../packages/boot/bin/cli.js',
 } as const;
 
 export interface CliResult {

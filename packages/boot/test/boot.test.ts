@@ -12,7 +12,7 @@ const kitDir = defaultKitDir();
 const ready = haveKit(kitDir);
 const work = mkdtempSync(join(tmpdir(), 'boot-test-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const cli = join(import.meta.dirname, '../dist/cli.js');
+const cli = join(import.meta.dirname, '../bin/cli.js');
 
 let guest: Guest;
 let sample: BootDisk;

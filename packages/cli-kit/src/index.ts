@@ -8,7 +8,7 @@ import type { ArgumentsCamelCase, Argv } from 'yargs';
  * 2 (usage, with a pointer to --help).
  */
 
-/** The version in the package.json next to the compiled module at `moduleUrl` (dist/../package.json). */
+/** The version in the package.json next to the compiled module at `moduleUrl`, one folder down (dist/ or the bundles in bin/). */
 export function packageVersion(moduleUrl: string): string {
   return (JSON.parse(readFileSync(new URL('../package.json', moduleUrl), 'utf8')) as { version: string }).version;
 }
