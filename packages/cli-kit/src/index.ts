@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { InputError } from '@fstools/fstree';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 
+export { buildTime, parseSeconds, parseSize } from './values.js';
+
 /**
  * The conventions every fstools command line follows: `--help`/`-h`, `--version`, unknown
  * options refused, exit codes 0 (ok), 1 (error: one line naming the file and the problem) and

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { list, packageVersion, parseArgs, progressLine, runCli } from '@fstools/cli-kit';
+import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, progressLine, runCli } from '@fstools/cli-kit';
 import { fileChunks, InputError, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OptionError } from './errors.js';
-import { parseSize } from './size.js';
 import type { Ext4Options, Ext4Result, TarSource } from './writer.js';
 import { writeExt4, writeExt4FromTar } from './writer.js';
 import { isUsageType } from './layout/geometry.js';
@@ -95,7 +94,7 @@ function optionsFrom(args: Args, image: string): Ext4Options {
   let size: number;
   let fileBytes: number | undefined;
   if (args.size !== undefined) {
-    size = parseSize(String(args.size), blockSize);
+    size = parseSize(String(args.size), 'SIZE', blockSize ?? 1024);
     if (existing !== undefined && size > existing && !args.F) {
       throw new OptionError(`${image} exists and is ${existing} bytes; growing it to ${size} needs -F`);
     }
@@ -109,7 +108,7 @@ function optionsFrom(args: Args, image: string): Ext4Options {
   const opts: Ext4Options = { size, fileSize: fileBytes, blockSize };
   opts.inodeSize = whole(args, 'I');
   opts.inodeCount = whole(args, 'N');
-  if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), undefined, 1);
+  if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), '-i');
   if (args.m !== undefined) opts.reservedRatio = args.m as number;
   if (args.L !== undefined) opts.label = String(args.L);
   if (args.U !== undefined) opts.uuid = String(args.U);
@@ -125,16 +124,13 @@ function optionsFrom(args: Args, image: string): Ext4Options {
     }
   }
   for (const e of list(args.E).flatMap((x) => x.split(','))) extendedOption(e, opts);
+  // -T is a build time, or else (as in mke2fs) usage types; the time then comes from SOURCE_DATE_EPOCH.
   const t = args.T as string | undefined;
-  if (t !== undefined && !/^\d+$/.test(t)) {
+  if (t !== undefined && parseSeconds(t) === undefined) {
     opts.usageTypes = t.split(',').filter((x) => x);
-    for (const u of opts.usageTypes) if (!isUsageType(u)) throw new OptionError(`-T '${t}' is neither a time in seconds nor a known usage type`);
+    if (opts.usageTypes.length === 0 || !opts.usageTypes.every(isUsageType)) throw new OptionError(`-T '${t}' is neither a time in seconds nor a known usage type`);
   }
-  const epoch = t !== undefined && /^\d+$/.test(t) ? t : process.env.SOURCE_DATE_EPOCH;
-  if (epoch !== undefined && epoch !== '') {
-    if (!/^\d+$/.test(epoch)) throw new OptionError(`SOURCE_DATE_EPOCH '${epoch}' is not a whole number of seconds`);
-    opts.timestamp = BigInt(epoch);
-  }
+  opts.timestamp = buildTime(opts.usageTypes ? undefined : t);
   opts.overlayUpper = Boolean(args['overlay-upper']);
   opts.patches = list(args.patch).map(tarSource);
   return opts;
