@@ -63,17 +63,9 @@ async function main(argv: string[]): Promise<number> {
       if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
       result = await writeErofs(treeFromDirectory(source, { exclude }), image, opts);
     }
-  } catch (err) {
+  } finally {
     progress?.done();
-    if (err instanceof InputError) {
-      console.error(`mkerofs-ts: ${err.message}`);
-      return 1;
-    }
-    const e = err as NodeJS.ErrnoException;
-    console.error(`mkerofs-ts: ${e.path ?? source}: ${e.message}`);
-    return 1;
   }
-  progress?.done();
   if (args.json) {
     console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid }));
   } else if (!args.q) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, progressLine, runCli } from '@fstools/cli-kit';
-import { fileChunks, InputError, treeFromDirectory } from '@fstools/fstree';
+import { fileChunks, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OptionError } from './errors.js';
@@ -45,37 +45,29 @@ async function main(argv: string[]): Promise<number> {
   const { args } = parsed;
 
   const image = String(args.image);
+  const opts = optionsFrom(args, image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
+  if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
+  const source = args.d as string | undefined;
+  let result: Ext4Result;
   try {
-    const opts = optionsFrom(args, image);
-    if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
-    const source = args.d as string | undefined;
-    let result: Ext4Result;
     if (source === undefined) result = await writeExt4(undefined, image, opts);
     else if (isDirectory(source)) {
       opts.checkSourceUnchanged = true;
       result = await writeExt4(treeFromDirectory(source), image, opts);
     } else result = await writeExt4FromTar(tarSource(source), image, opts);
+  } finally {
     progress?.done();
-    if (!args.q) for (const note of result.notes) console.error(`mkext4-ts: note: ${note}`);
-    if (args.json) console.log(JSON.stringify(result));
-    else if (!args.q) {
-      console.log(
-        `${result.path}: ext4, ${result.blocks} blocks of ${result.blockSize} bytes, ${result.inodes} inodes, ` +
-          `${result.inodes - result.freeInodes} used, ${result.blocks - result.freeBlocks} blocks used, uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`,
-      );
-    }
-    return 0;
-  } catch (err) {
-    progress?.done();
-    if (err instanceof InputError || err instanceof OptionError) {
-      console.error(`mkext4-ts: ${err.message}`);
-      return 1;
-    }
-    const e = err as NodeJS.ErrnoException;
-    console.error(`mkext4-ts: ${e.path ? `${e.path}: ` : ''}${e.message}`);
-    return 1;
   }
+  if (!args.q) for (const note of result.notes) console.error(`mkext4-ts: note: ${note}`);
+  if (args.json) console.log(JSON.stringify(result));
+  else if (!args.q) {
+    console.log(
+      `${result.path}: ext4, ${result.blocks} blocks of ${result.blockSize} bytes, ${result.inodes} inodes, ` +
+        `${result.inodes - result.freeInodes} used, ${result.blocks - result.freeBlocks} blocks used, uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`,
+    );
+  }
+  return 0;
 }
 
 type Args = Record<string, unknown>;
@@ -177,4 +169,4 @@ function tarSource(path: string): TarSource {
   return { name: path, open: () => fileChunks(path) };
 }
 
-runCli('mkext4-ts', () => main(hideBin(process.argv)));
+runCli('mkext4-ts', () => main(hideBin(process.argv)), { expected: [OptionError] });
