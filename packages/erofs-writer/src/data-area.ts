@@ -1,6 +1,7 @@
+import type { OutputFile } from '@fstools/fstree';
 import { isZero } from '@fstools/fstree';
 import type { XXHash } from 'xxhash-wasm';
-import type { OutputFile, ScratchFile } from './output-file.js';
+import type { ScratchFile } from './scratch-file.js';
 
 const STAGE_BYTES = 4 << 20;
 /** Runs of whole blocks at least this long are written straight from the caller's buffer. */

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
-import { decompress, displayName, formatUuid, InputError, mapOwner, parseUuid, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
+import { decompress, displayName, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries } from '@fstools/fstree';
 import type { XXHash, XXHashAPI } from 'xxhash-wasm';
 import {
   EROFS_DEVT_SLOT_SIZE,
@@ -20,9 +20,9 @@ import { encodeDeviceTable } from './device-table.js';
 import { xxhashApi } from './hash.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
-import { OutputFile, ScratchFile } from './output-file.js';
 import { Prefetcher } from './prefetch.js';
 import { RegionWriter } from './region-writer.js';
+import { ScratchFile } from './scratch-file.js';
 import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
 import { encodeXattr } from './xattr.js';
 import type { LongPrefix } from './xattr-prefix.js';
@@ -232,8 +232,7 @@ class ImageBuilder {
     );
     sealSuperBlock(head, bs);
     this.out.write(head, 0);
-    this.out.truncate(layout.totalBlocks * bs);
-    this.out.commit();
+    this.out.commit(layout.totalBlocks * bs);
     return {
       path: this.out.target,
       bytes: layout.totalBlocks * bs,

@@ -90,7 +90,7 @@ describe('mkext4-ts', () => {
     expectOneLineError(cli('mkext4-ts', [img, '12Q']), 1, /SIZE: '12Q' is not a size/);
     expectOneLineError(cli('mkext4-ts', [img, '0']), 1, /SIZE: '0' is not a size/);
     expectOneLineError(cli('mkext4-ts', [img]), 1, /does not exist and no SIZE/);
-    expectOneLineError(cli('mkext4-ts', [`${dir}/missing/x.img`, '1G']), 1, /missing\/x\.img: cannot create the image/);
+    expectOneLineError(cli('mkext4-ts', [`${dir}/missing/x.img`, '1G']), 1, /missing\/x\.img: cannot create: no such file or directory/);
     expectOneLineError(cli('mkext4-ts', ['-O', 'metadata_csum_seed,^metadata_csum', img, '1G']), 1, /contradictory features/);
     expectOneLineError(cli('mkext4-ts', ['-O', '64bit,^extent', img, '1G']), 1, /contradictory features: 64bit requires extent/);
     expectOneLineError(cli('mkext4-ts', ['-O', 'resize_inode', '-O', '^sparse_super', img, '1G']), 1, /contradictory/);

@@ -14,3 +14,4 @@ export * from './tree.js';
 export * from './owners.js';
 export * from './input.js';
 export * from './uuid.js';
+export * from './output-file.js';
