@@ -20,11 +20,11 @@ function member(path: string, data = Buffer.alloc(0), type: 'file' | 'hardlink' 
 }
 
 /** Runs mkerofs-ts expecting failure: one stderr line matching `message`, the exit code, and nothing left in the output folder. */
-function fails(args: string[], code: number, message: RegExp, opts: { input?: Buffer; outDir?: string } = {}): void {
+function fails(args: string[], code: number, message: RegExp, opts: { input?: Buffer; outDir?: string; env?: Record<string, string> } = {}): void {
   const outDir = opts.outDir ?? join(dir, `out-${Math.random().toString(36).slice(2)}`);
   mkdirSync(outDir, { recursive: true });
   const before = readdirSync(outDir);
-  const r = cli('mkerofs-ts', args.map((a) => a.replace('@OUT', join(outDir, 'image.erofs'))), { input: opts.input });
+  const r = cli('mkerofs-ts', args.map((a) => a.replace('@OUT', join(outDir, 'image.erofs'))), { input: opts.input, env: opts.env });
   expect(r.status, r.stderr).toBe(code);
   const lines = r.stderr.trim().split('\n');
   expect(lines[0]).toMatch(message);
@@ -117,6 +117,8 @@ describe('mkerofs-ts bad input', () => {
     fails(['--chunksize', '3K', '@OUT', dir], 2, /^mkerofs-ts: --chunksize: 3072 is not a power of two/);
     fails(['-U', 'not-a-uuid', '@OUT', dir], 2, /^mkerofs-ts: -U: 'not-a-uuid' is not a UUID$/);
     fails(['-T', 'yesterday', '@OUT', dir], 2, /^mkerofs-ts: -T: 'yesterday' is not a whole number of seconds$/);
+    fails(['@OUT', dir], 2, /^mkerofs-ts: SOURCE_DATE_EPOCH: 'soon' is not a whole number of seconds$/, { env: { SOURCE_DATE_EPOCH: 'soon' } });
+    fails(['--chunksize', 'lots', '@OUT', dir], 2, /^mkerofs-ts: --chunksize: 'lots' is not a size/);
     fails(['--no-such-flag', '@OUT', dir], 2, /^mkerofs-ts: Unknown argument/);
   });
 });

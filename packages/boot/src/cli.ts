@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-import { packageVersion, parseArgs } from '@fstools/cli-kit';
+import { packageVersion, parseArgs, runCli } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError } from '@fstools/fstree';
 import { crash } from './crash.js';
 import { checkUpper, openLowerDisk } from './disk.js';
 import { loadKit } from './kernel.js';
@@ -14,7 +13,6 @@ import { Guest } from './session.js';
 import type { GuestOptions } from './session.js';
 import type { CheckInput } from './verify.js';
 import { verify } from './verify.js';
-
 
 interface Common {
   json: boolean;
@@ -66,7 +64,8 @@ function images<T>(y: Argv<T>) {
 type Check = (guest: Guest, input: CheckInput) => Promise<CheckReport>;
 const checks: Record<'verify' | 'persist' | 'crash', Check> = { verify, persist, crash };
 
-async function runChecks(a: Common & { disk: string; upper: string }, names: Array<keyof typeof checks>): Promise<void> {
+/** Runs the named checks on one guest and reports them; resolves to the exit code (1: a check failed). */
+async function runChecks(a: Common & { disk: string; upper: string }, names: Array<keyof typeof checks>): Promise<number> {
   // Bad images fail before the kit is looked for or a probe guest is started.
   openLowerDisk(a.disk);
   checkUpper(a.upper);
@@ -86,19 +85,29 @@ async function runChecks(a: Common & { disk: string; upper: string }, names: Arr
       for (const p of r.problems) process.stdout.write(`  ${p}\n`);
     }
   }
-  if (!ok) process.exitCode = 1;
+  return ok ? 0 : 1;
 }
 
-async function main(): Promise<void> {
-  const parser = yargs(hideBin(process.argv))
+/** Exit codes: 0 all checks passed, 1 a check failed or bad input, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  let code = 0;
+  const parser = yargs(argv)
     .scriptName('boot-ts')
     .usage('$0 <command>: boot a real guest kernel on the images and prove the sandbox root mounts, reads right and keeps its writes')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout (boot times, accelerator, each check)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only failures' })
-    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), (a) => runChecks(a, ['verify']))
-    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), (a) => runChecks(a, ['persist']))
-    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), (a) => runChecks(a, ['crash']))
-    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), (a) => runChecks(a, ['verify', 'persist', 'crash']))
+    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), async (a) => {
+      code = await runChecks(a, ['verify']);
+    })
+    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), async (a) => {
+      code = await runChecks(a, ['persist']);
+    })
+    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), async (a) => {
+      code = await runChecks(a, ['crash']);
+    })
+    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), async (a) => {
+      code = await runChecks(a, ['verify', 'persist', 'crash']);
+    })
     .command(
       'accel',
       'print the accelerator boots would use (runs the KVM probe under --accel auto)',
@@ -113,12 +122,7 @@ async function main(): Promise<void> {
     .wrap(Math.min(110, process.stdout.columns || 110))
     .demandCommand(1, 'a command is required');
   const parsed = await parseArgs('boot-ts', packageVersion(import.meta.url), parser);
-  if ('exit' in parsed) process.exitCode = parsed.exit;
+  return 'exit' in parsed ? parsed.exit : code;
 }
 
-main().catch((err: unknown) => {
-  const msg = err instanceof InputError ? err.message : `boot-ts: ${err instanceof Error ? err.message : String(err)}`;
-  if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ ok: false, error: msg }) + '\n');
-  process.stderr.write(`${msg}\n`);
-  process.exit(1);
-});
+runCli('boot-ts', () => main(hideBin(process.argv)), { json: process.argv.includes('--json') });

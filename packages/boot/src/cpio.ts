@@ -1,6 +1,5 @@
-import { closeSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import type { ByteString, FileInode, FsTree, Inode } from '@fstools/fstree';
-import { bytesOf, contentSize, describeSystemError, fullMode, InputError, openData, splitTime } from '@fstools/fstree';
+import { bytesOf, contentSize, fullMode, openData, splitTime, writeOutputFile } from '@fstools/fstree';
 
 /** "New ASCII" cpio (newc), the format the kernel unpacks an initramfs from. */
 const MAGIC = '070701';
@@ -96,26 +95,14 @@ function* fileChunks(file: FileInode): Generator<Uint8Array> {
   }
 }
 
-/** Writes the newc archive of a tree to `out` (temp file beside it, renamed on success). */
+/** Writes the newc archive of a tree to `out` (through an fstree OutputFile: renamed into place when complete). */
 export function writeCpio(tree: FsTree, out: string): void {
-  const tmp = `${out}.tmp-${process.pid}`;
-  let fd: number | undefined;
-  try {
-    fd = openSync(tmp, 'w');
+  writeOutputFile(out, (file) => {
+    let pos = 0;
     for (const chunk of cpioChunks(tree)) {
-      for (let done = 0; done < chunk.length; ) done += writeSync(fd, chunk, done);
+      file.write(chunk, pos);
+      pos += chunk.length;
     }
-    closeSync(fd);
-    fd = undefined;
-    renameSync(tmp, out);
-  } catch (err) {
-    if (fd !== undefined) closeSync(fd);
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing written
-    }
-    if (err instanceof InputError) throw err;
-    throw new InputError(out, `cannot write: ${describeSystemError(err)}`);
-  }
+    return pos;
+  });
 }

@@ -138,7 +138,7 @@ describe.runIf(ready)('boot-ts CLI', () => {
     expect(missing.stderr).toMatch(/missing\.vmdk: cannot open/);
     const noQemu = spawnSync(process.execPath, [cli, 'verify', '--disk', sample.vmdk, '--upper', upper, '--kit', kitDir], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
     expect(noQemu.status).toBe(1);
-    expect(noQemu.stderr).toMatch(/^qemu-system-x86_64: qemu is not installed or not executable \(apt-get install qemu-system-x86\)\n$/);
+    expect(noQemu.stderr).toMatch(/^boot-ts: qemu-system-x86_64: qemu is not installed or not executable \(apt-get install qemu-system-x86\)\n$/);
     expect(run('verify', '--disk', sample.vmdk).status).toBe(2);
     expect(run('--version').stdout.trim()).toBe('0.1.0');
   });

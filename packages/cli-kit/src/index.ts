@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
-import { InputError } from '@fstools/fstree';
+import { describeSystemError, InputError } from '@fstools/fstree';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
+
+export { buildTime, parseSeconds, parseSize } from './values.js';
 
 /**
  * The conventions every fstools command line follows: `--help`/`-h`, `--version`, unknown
@@ -51,21 +53,39 @@ export function usage(name: string, message: string): 2 {
   return 2;
 }
 
+/** An error class whose instances are the user's doing: printed as their one line, not as an internal error. */
+export type ErrorClass = abstract new (...args: never[]) => Error;
+
 /**
- * Runs a command's main and sets the process exit code: an InputError that escapes is printed as
- * the one line it is; anything else is an internal error, printed with its stack.
+ * Runs a command's main and sets the process exit code from what it resolves to. An error that
+ * escapes sets exit code 1 and prints as one line "<name>: <message>" when it is the user's (an
+ * InputError, or an instance of one of `opts.expected`) or the system's (a failed system call:
+ * "<path>: <reason> (<code>)"); anything else is an internal error, printed with its stack.
+ * With `opts.json` the error also goes to stdout as {"ok":false,"error":"<message>"}.
  */
-export function runCli(name: string, main: () => Promise<number>): void {
+export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean } = {}): void {
   main().then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
-      if (err instanceof InputError) console.error(`${name}: ${err.message}`);
-      else console.error(`${name}: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      const line = errorLine(err, opts.expected ?? []);
+      const message = err instanceof Error ? err.message : String(err);
+      if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: line ?? `internal error: ${message}` })}\n`);
+      console.error(`${name}: ${line ?? `internal error: ${(err instanceof Error && err.stack) || message}`}`);
       process.exitCode = 1;
     },
   );
+}
+
+/** The one line an expected or system error prints as; undefined for an internal error. */
+function errorLine(err: unknown, expected: ErrorClass[]): string | undefined {
+  if (err instanceof InputError || expected.some((c) => err instanceof c)) return (err as Error).message.replace(/\s*\n\s*/g, ' ');
+  if (err instanceof Error && 'syscall' in err) {
+    const path = (err as NodeJS.ErrnoException).path;
+    return `${path === undefined ? '' : `${path}: `}${describeSystemError(err)}`;
+  }
+  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
+import { runCli } from '@fstools/cli-kit';
 import { hideBin } from 'yargs/helpers';
 import { main } from './commands.js';
 
-process.exitCode = await main(hideBin(process.argv));
+runCli('erofs-ts', () => main(hideBin(process.argv)));

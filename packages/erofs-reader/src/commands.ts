@@ -1,16 +1,14 @@
 import { writeSync } from 'node:fs';
-import { list } from '@fstools/cli-kit';
+import { list, packageVersion, parseArgs } from '@fstools/cli-kit';
 import type { ByteString } from '@fstools/fstree';
-import { InputError, displayName, formatUuid, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
+import { displayName, formatUuid, manifest, manifestText, parseDisplayName } from '@fstools/fstree';
 import yargs from 'yargs';
+import { ErofsError } from './errors.js';
 import { extract } from './extract.js';
 import { featureNames } from './features.js';
 import { fsck } from './fsck.js';
 import type { ErofsStat } from './image.js';
 import { ErofsImage } from './image.js';
-
-/** Command-line misuse: exit code 2. */
-class UsageError extends Error {}
 
 const json = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === 'bigint' ? x.toString() : x instanceof Uint8Array ? Buffer.from(x).toString('hex') : x), 2);
 /** Writes all of `data` to stdout synchronously (retrying when a non-blocking pipe is full). */
@@ -73,7 +71,10 @@ function statJson(st: ErofsStat): Record<string, unknown> {
   return { ...st, mode: st.mode.toString(8).padStart(4, '0') };
 }
 
-/** Runs the erofs-ts command line on `argv` (without node and script); resolves to the exit code. */
+/**
+ * Runs the erofs-ts command line on `argv` (without node and script); resolves to the exit code
+ * (0 ok, 1 fsck found problems, 2 usage). Errors are thrown, for runCli to print.
+ */
 export async function main(argv: string[]): Promise<number> {
   let code = 0;
   const parser = yargs(argv)
@@ -111,7 +112,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('cat <image> <path>', "write a file's bytes to stdout", {}, (a) => {
       withImage(a as unknown as Common, (img) => {
         const nid = img.lookup(pathArg(a.path as string));
-        if (img.stat(nid).type !== 'file') throw new InputError(String(a.path), 'not a regular file');
+        if (img.stat(nid).type !== 'file') throw new ErofsError(String(a.image), 'WRONG_TYPE', 'not a regular file', { path: String(a.path) });
         const buf = Buffer.alloc(1 << 20);
         for (let pos = 0, n; (n = img.read(nid, buf, pos)) > 0; pos += n) writeOut(buf.subarray(0, n));
       });
@@ -135,27 +136,7 @@ export async function main(argv: string[]): Promise<number> {
     .command('manifest <image>', "print fstree's canonical manifest of the image", {}, (a) => {
       withImage(a as unknown as Common, (img) => writeOut(Buffer.from(manifestText(manifest(img.toTree())))));
     })
-    .demandCommand(1, 'name a command')
-    .strict()
-    .help()
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => {
-      throw err ?? new UsageError(msg);
-    });
-  try {
-    await parser.parseAsync();
-    return code;
-  } catch (err) {
-    if (err instanceof UsageError) {
-      process.stderr.write(`erofs-ts: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof InputError) {
-      process.stderr.write(`${err.message}\n`);
-      return 1;
-    }
-    process.stderr.write(`erofs-ts: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
-  }
+    .demandCommand(1, 'name a command');
+  const parsed = await parseArgs('erofs-ts', packageVersion(import.meta.url), parser);
+  return 'exit' in parsed ? parsed.exit : code;
 }

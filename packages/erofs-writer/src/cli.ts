@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { list, packageVersion, parseArgs, progressLine, runCli, usage } from '@fstools/cli-kit';
+import { buildTime, list, packageVersion, parseArgs, parseSize, progressLine, runCli, usage } from '@fstools/cli-kit';
 import { fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
@@ -63,17 +63,9 @@ async function main(argv: string[]): Promise<number> {
       if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
       result = await writeErofs(treeFromDirectory(source, { exclude }), image, opts);
     }
-  } catch (err) {
+  } finally {
     progress?.done();
-    if (err instanceof InputError) {
-      console.error(`mkerofs-ts: ${err.message}`);
-      return 1;
-    }
-    const e = err as NodeJS.ErrnoException;
-    console.error(`mkerofs-ts: ${e.path ?? source}: ${e.message}`);
-    return 1;
   }
-  progress?.done();
   if (args.json) {
     console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid }));
   } else if (!args.q) {
@@ -88,11 +80,7 @@ function optionsFrom(args: Args): ErofsOptions {
   const opts: ErofsOptions = { blockSize: args.b as number };
   if (args.U !== undefined) opts.uuid = args.U as string;
   if (args.L !== undefined) opts.label = args.L as string;
-  const t = (args.T as string | undefined) ?? process.env.SOURCE_DATE_EPOCH;
-  if (t !== undefined && t !== '') {
-    if (!/^\d+$/.test(t)) throw new InputError(args.T !== undefined ? '-T' : 'SOURCE_DATE_EPOCH', `'${t}' is not a whole number of seconds`);
-    opts.timestamp = BigInt(t);
-  }
+  opts.timestamp = buildTime(args.T as string | undefined);
   for (const e of list(args.E).flatMap((x) => x.split(','))) {
     if (e === 'noinline_data') opts.inlineData = false;
     else if (e !== '') throw new InputError('-E', `unknown extended option '${e}' (supported: noinline_data)`);
@@ -111,14 +99,6 @@ function optionsFrom(args: Args): ErofsOptions {
   opts.xattrPrefixes = list(args['xattr-prefix']);
   checkErofsOptions(opts);
   return opts;
-}
-
-/** A byte count with an optional K/M/G/T suffix (powers of 1024). */
-export function parseSize(text: string, what: string): number {
-  const m = /^(\d+)([KMGT]?)$/i.exec(text.trim());
-  if (!m) throw new InputError(what, `'${text}' is not a size (a number with an optional K, M, G or T suffix)`);
-  const mult = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 }[m[2]!.toUpperCase() as '' | 'K' | 'M' | 'G' | 'T'];
-  return Number(m[1]) * mult;
 }
 
 /** mkfs.erofs semantics: exact relative paths, or regular expressions over the relative path. */

@@ -1,6 +1,6 @@
+import type { OutputFile, Xxh64 } from '@fstools/fstree';
 import { isZero } from '@fstools/fstree';
-import type { XXHash } from 'xxhash-wasm';
-import type { OutputFile, ScratchFile } from './output-file.js';
+import type { ScratchFile } from './scratch-file.js';
 
 const STAGE_BYTES = 4 << 20;
 /** Runs of whole blocks at least this long are written straight from the caller's buffer. */
@@ -24,7 +24,7 @@ export class DataArea {
     private readonly out: OutputFile,
     readonly blockSize: number,
     firstBlock: number,
-    private readonly fingerprint: XXHash<bigint> | undefined,
+    private readonly fingerprint: Xxh64 | undefined,
   ) {
     this.next = firstBlock;
     this.stageStart = firstBlock;

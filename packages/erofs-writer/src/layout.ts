@@ -15,7 +15,7 @@ import type { DirentSource } from './dirent.js';
 import { dirBlockBytes, encodeDirBlock, splitDirBlocks } from './dirent.js';
 import { encodeInode, encodeRdev, fitsCompact, inodeSize } from './inode.js';
 import { MetaPacker } from './meta-packer.js';
-import type { ScratchFile } from './output-file.js';
+import type { ScratchFile } from './scratch-file.js';
 import type { RegionWriter } from './region-writer.js';
 import type { EncodedXattr } from './xattr.js';
 import { encodeIbody, encodeXattr, SharedXattrs, xattrIcount } from './xattr.js';

@@ -1,5 +1,5 @@
 import type { Hash } from 'node:crypto';
-import type { OutputFile } from './output-file.js';
+import type { OutputFile } from '@fstools/fstree';
 
 const WINDOW = 4 << 20;
 

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry } from '@fstools/fstree';
-import { decompress, displayName, formatUuid, InputError, mapOwner, parseUuid, readTar, splitTime, treeFromTarEntries, xxh } from '@fstools/fstree';
-import type { XXHash } from 'xxhash-wasm';
+import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry, Xxh64 } from '@fstools/fstree';
+import { decompress, displayName, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, xxh } from '@fstools/fstree';
 import {
   EROFS_DEVT_SLOT_SIZE,
   EROFS_FEATURE_COMPAT_MTIME,
@@ -19,9 +18,9 @@ import { DataArea, FileSink } from './data-area.js';
 import { encodeDeviceTable } from './device-table.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
-import { OutputFile, ScratchFile } from './output-file.js';
 import { Prefetcher } from './prefetch.js';
 import { RegionWriter } from './region-writer.js';
+import { ScratchFile } from './scratch-file.js';
 import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
 import { encodeXattr } from './xattr.js';
 import type { LongPrefix } from './xattr-prefix.js';
@@ -142,7 +141,7 @@ class ImageBuilder {
     private readonly out: OutputFile,
     private readonly scratch: ScratchFile,
     private readonly area: DataArea,
-    private readonly fingerprint: XXHash<bigint> | undefined,
+    private readonly fingerprint: Xxh64 | undefined,
     private readonly geo: Geometry,
     private readonly opts: ErofsOptions,
   ) {}
@@ -229,8 +228,7 @@ class ImageBuilder {
     );
     sealSuperBlock(head, bs);
     this.out.write(head, 0);
-    this.out.truncate(layout.totalBlocks * bs);
-    this.out.commit();
+    this.out.commit(layout.totalBlocks * bs);
     return {
       path: this.out.target,
       bytes: layout.totalBlocks * bs,

@@ -1,11 +1,10 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { list, packageVersion, parseArgs, progressLine, runCli } from '@fstools/cli-kit';
-import { fileChunks, InputError, treeFromDirectory } from '@fstools/fstree';
+import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, progressLine, runCli } from '@fstools/cli-kit';
+import { fileChunks, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OptionError } from './errors.js';
-import { parseSize } from './size.js';
 import type { Ext4Options, Ext4Result, TarSource } from './writer.js';
 import { writeExt4, writeExt4FromTar } from './writer.js';
 import { isUsageType } from './layout/geometry.js';
@@ -46,37 +45,29 @@ async function main(argv: string[]): Promise<number> {
   const { args } = parsed;
 
   const image = String(args.image);
+  const opts = optionsFrom(args, image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
+  if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
+  const source = args.d as string | undefined;
+  let result: Ext4Result;
   try {
-    const opts = optionsFrom(args, image);
-    if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
-    const source = args.d as string | undefined;
-    let result: Ext4Result;
     if (source === undefined) result = await writeExt4(undefined, image, opts);
     else if (isDirectory(source)) {
       opts.checkSourceUnchanged = true;
       result = await writeExt4(treeFromDirectory(source), image, opts);
     } else result = await writeExt4FromTar(tarSource(source), image, opts);
+  } finally {
     progress?.done();
-    if (!args.q) for (const note of result.notes) console.error(`mkext4-ts: note: ${note}`);
-    if (args.json) console.log(JSON.stringify(result));
-    else if (!args.q) {
-      console.log(
-        `${result.path}: ext4, ${result.blocks} blocks of ${result.blockSize} bytes, ${result.inodes} inodes, ` +
-          `${result.inodes - result.freeInodes} used, ${result.blocks - result.freeBlocks} blocks used, uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`,
-      );
-    }
-    return 0;
-  } catch (err) {
-    progress?.done();
-    if (err instanceof InputError || err instanceof OptionError) {
-      console.error(`mkext4-ts: ${err.message}`);
-      return 1;
-    }
-    const e = err as NodeJS.ErrnoException;
-    console.error(`mkext4-ts: ${e.path ? `${e.path}: ` : ''}${e.message}`);
-    return 1;
   }
+  if (!args.q) for (const note of result.notes) console.error(`mkext4-ts: note: ${note}`);
+  if (args.json) console.log(JSON.stringify(result));
+  else if (!args.q) {
+    console.log(
+      `${result.path}: ext4, ${result.blocks} blocks of ${result.blockSize} bytes, ${result.inodes} inodes, ` +
+        `${result.inodes - result.freeInodes} used, ${result.blocks - result.freeBlocks} blocks used, uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`,
+    );
+  }
+  return 0;
 }
 
 type Args = Record<string, unknown>;
@@ -95,7 +86,7 @@ function optionsFrom(args: Args, image: string): Ext4Options {
   let size: number;
   let fileBytes: number | undefined;
   if (args.size !== undefined) {
-    size = parseSize(String(args.size), blockSize);
+    size = parseSize(String(args.size), 'SIZE', blockSize ?? 1024);
     if (existing !== undefined && size > existing && !args.F) {
       throw new OptionError(`${image} exists and is ${existing} bytes; growing it to ${size} needs -F`);
     }
@@ -109,7 +100,7 @@ function optionsFrom(args: Args, image: string): Ext4Options {
   const opts: Ext4Options = { size, fileSize: fileBytes, blockSize };
   opts.inodeSize = whole(args, 'I');
   opts.inodeCount = whole(args, 'N');
-  if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), undefined, 1);
+  if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), '-i');
   if (args.m !== undefined) opts.reservedRatio = args.m as number;
   if (args.L !== undefined) opts.label = String(args.L);
   if (args.U !== undefined) opts.uuid = String(args.U);
@@ -125,16 +116,13 @@ function optionsFrom(args: Args, image: string): Ext4Options {
     }
   }
   for (const e of list(args.E).flatMap((x) => x.split(','))) extendedOption(e, opts);
+  // -T is a build time, or else (as in mke2fs) usage types; the time then comes from SOURCE_DATE_EPOCH.
   const t = args.T as string | undefined;
-  if (t !== undefined && !/^\d+$/.test(t)) {
+  if (t !== undefined && parseSeconds(t) === undefined) {
     opts.usageTypes = t.split(',').filter((x) => x);
-    for (const u of opts.usageTypes) if (!isUsageType(u)) throw new OptionError(`-T '${t}' is neither a time in seconds nor a known usage type`);
+    if (opts.usageTypes.length === 0 || !opts.usageTypes.every(isUsageType)) throw new OptionError(`-T '${t}' is neither a time in seconds nor a known usage type`);
   }
-  const epoch = t !== undefined && /^\d+$/.test(t) ? t : process.env.SOURCE_DATE_EPOCH;
-  if (epoch !== undefined && epoch !== '') {
-    if (!/^\d+$/.test(epoch)) throw new OptionError(`SOURCE_DATE_EPOCH '${epoch}' is not a whole number of seconds`);
-    opts.timestamp = BigInt(epoch);
-  }
+  opts.timestamp = buildTime(opts.usageTypes ? undefined : t);
   opts.overlayUpper = Boolean(args['overlay-upper']);
   opts.patches = list(args.patch).map(tarSource);
   return opts;
@@ -181,4 +169,4 @@ function tarSource(path: string): TarSource {
   return { name: path, open: () => fileChunks(path) };
 }
 
-runCli('mkext4-ts', () => main(hideBin(process.argv)));
+runCli('mkext4-ts', () => main(hideBin(process.argv)), { expected: [OptionError] });

@@ -1,5 +1,5 @@
 import { lstatSync } from 'node:fs';
-import type { FileInode } from '@fstools/fstree';
+import type { FileInode, Xxh64 } from '@fstools/fstree';
 import { InputError, isZero, openData } from '@fstools/fstree';
 import type { ImageFile } from './image-file.js';
 import type { BlockAllocator } from './layout/allocator.js';
@@ -38,7 +38,7 @@ export class DataStore {
     /** Where data goes; metadata placement continues from it. */
     readonly allocator: BlockAllocator | undefined,
     private readonly blockSize: number,
-    private readonly hash: { update(bytes: Uint8Array): unknown } | undefined,
+    private readonly hash: Xxh64 | undefined,
     private readonly onProgress?: (bytes: number) => void,
   ) {
     this.overflowed = !allocator;

@@ -1,6 +1,5 @@
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, renameSync, unlinkSync, write, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { describeSystemError, InputError } from '@fstools/fstree';
+import { write } from 'node:fs';
+import { describeSystemError, InputError, OutputFile } from '@fstools/fstree';
 
 /** Contiguous writes are gathered up to this many bytes before they go to the file. */
 const COALESCE = 8 << 20;
@@ -8,13 +7,13 @@ const COALESCE = 8 << 20;
 const IN_FLIGHT = 3;
 
 /**
- * The image being written: a temporary file beside the target, filled with positional writes
- * (contiguous ones gathered and handed to background threads, so reading the source and writing
- * the image overlap), renamed over the target on success and removed on failure. Unwritten ranges
- * stay holes. Every region is written once, so writes may land in any order.
+ * The image being written: an fstree OutputFile (a temporary file beside the target, renamed over
+ * it on success, removed on failure; unwritten ranges stay holes) filled with positional writes,
+ * contiguous ones gathered and handed to background threads so reading the source and writing
+ * the image overlap. Every region is written once, so writes may land in any order.
  */
 export class ImageFile {
-  private readonly fd: number;
+  private readonly file: OutputFile;
   private readonly spare: Buffer[] = [];
   private pending: Buffer;
   private pendingPos = 0;
@@ -25,21 +24,13 @@ export class ImageFile {
   /** Bytes written so far. */
   written = 0;
 
-  private constructor(
-    readonly target: string,
-    private readonly tmp: string,
-  ) {
-    try {
-      this.fd = openSync(tmp, 'wx', 0o644);
-    } catch (err) {
-      throw new InputError(target, `cannot create the image: ${describeSystemError(err)}`);
-    }
+  private constructor(readonly target: string) {
+    this.file = OutputFile.create(target);
     this.pending = Buffer.allocUnsafe(COALESCE);
   }
 
   static create(target: string): ImageFile {
-    const tmp = join(dirname(target), `.${basename(target)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
-    return new ImageFile(target, tmp);
+    return new ImageFile(target);
   }
 
   write(pos: number, data: Uint8Array): void {
@@ -75,7 +66,7 @@ export class ImageFile {
     this.written += len;
     const done = (err: unknown, n: number): void => {
       if (!err && n < len) {
-        write(this.fd, buf, n, len - n, pos + n, done);
+        write(this.file.fd, buf, n, len - n, pos + n, done);
         return;
       }
       if (err) this.failure ??= err;
@@ -83,7 +74,7 @@ export class ImageFile {
       this.spare.push(buf);
       for (const w of this.waiters.splice(0)) w();
     };
-    write(this.fd, buf, 0, len, pos, done);
+    write(this.file.fd, buf, 0, len, pos, done);
   }
 
   /** Waits until a background write finishes if all are busy: lets the producer keep pace with the disk. */
@@ -100,45 +91,23 @@ export class ImageFile {
   }
 
   private check(): void {
-    if (this.failure) throw new InputError(this.target, `cannot write the image: ${describeSystemError(this.failure)}`);
+    if (this.failure) throw new InputError(this.target, `cannot write: ${describeSystemError(this.failure)}`);
   }
 
   /** Sets the file's length (extending it with a hole), syncs it and moves it over the target. */
   async commit(size: number): Promise<void> {
     await this.flush();
-    try {
-      ftruncateSync(this.fd, size);
-      fdatasyncSync(this.fd);
-      closeSync(this.fd);
-      renameSync(this.tmp, this.target);
-    } catch (err) {
-      await this.abort();
-      throw new InputError(this.target, `cannot write the image: ${describeSystemError(err)}`);
-    }
+    this.file.commit(size, { sync: true });
   }
 
   /** Removes the temporary file once no write is pending; safe to call more than once. */
   async abort(): Promise<void> {
     await this.flush().catch(() => {});
-    try {
-      closeSync(this.fd);
-    } catch {
-      // already closed
-    }
-    try {
-      unlinkSync(this.tmp);
-    } catch {
-      // already gone
-    }
+    this.file.discard();
   }
 
   private writeNow(pos: number, data: Uint8Array): void {
-    let done = 0;
-    try {
-      while (done < data.length) done += writeSync(this.fd, data, done, data.length - done, pos + done);
-    } catch (err) {
-      throw new InputError(this.target, `cannot write the image: ${describeSystemError(err)}`);
-    }
+    this.file.write(data, pos);
     this.written += data.length;
   }
 }

@@ -87,10 +87,10 @@ describe('mkext4-ts', () => {
     const dir = tmp.path('bad');
     mkdirSync(dir);
     const img = `${dir}/x.img`;
-    expectOneLineError(cli('mkext4-ts', [img, '12Q']), 1, /invalid size '12Q'/);
-    expectOneLineError(cli('mkext4-ts', [img, '0']), 1, /invalid size/);
+    expectOneLineError(cli('mkext4-ts', [img, '12Q']), 1, /SIZE: '12Q' is not a size/);
+    expectOneLineError(cli('mkext4-ts', [img, '0']), 1, /SIZE: '0' is not a size/);
     expectOneLineError(cli('mkext4-ts', [img]), 1, /does not exist and no SIZE/);
-    expectOneLineError(cli('mkext4-ts', [`${dir}/missing/x.img`, '1G']), 1, /missing\/x\.img: cannot create the image/);
+    expectOneLineError(cli('mkext4-ts', [`${dir}/missing/x.img`, '1G']), 1, /missing\/x\.img: cannot create: no such file or directory/);
     expectOneLineError(cli('mkext4-ts', ['-O', 'metadata_csum_seed,^metadata_csum', img, '1G']), 1, /contradictory features/);
     expectOneLineError(cli('mkext4-ts', ['-O', '64bit,^extent', img, '1G']), 1, /contradictory features: 64bit requires extent/);
     expectOneLineError(cli('mkext4-ts', ['-O', 'resize_inode', '-O', '^sparse_super', img, '1G']), 1, /contradictory/);
@@ -105,8 +105,10 @@ describe('mkext4-ts', () => {
     expectOneLineError(cli('mkext4-ts', ['-U', 'not-a-uuid', img, '1G']), 1, /not a UUID/);
     expectOneLineError(cli('mkext4-ts', ['-E', 'bogus=1', img, '1G']), 1, /unknown extended option/);
     expectOneLineError(cli('mkext4-ts', ['-T', 'nonsense', img, '1G']), 1, /usage type/);
+    expectOneLineError(cli('mkext4-ts', ['-T', '', img, '1G']), 1, /usage type/);
+    expectOneLineError(cli('mkext4-ts', ['-i', 'lots', img, '1G']), 1, /-i: 'lots' is not a size/);
     expectOneLineError(cli('mkext4-ts', ['-d', `${dir}/nothing-here`, img, '1G']), 1, /nothing-here: cannot open/);
-    expectOneLineError(cli('mkext4-ts', [img, '1G'], { env: { SOURCE_DATE_EPOCH: 'soon' } }), 1, /SOURCE_DATE_EPOCH/);
+    expectOneLineError(cli('mkext4-ts', [img, '1G'], { env: { SOURCE_DATE_EPOCH: 'soon' } }), 1, /SOURCE_DATE_EPOCH: 'soon' is not a whole number of seconds/);
     expectOneLineError(cli('mkext4-ts', ['--patch', '/dev/null', img, '1G']), 1, /--patch needs --overlay-upper/);
     expect(leftovers(dir)).toEqual([]);
   });

@@ -15,3 +15,4 @@ export * from './owners.js';
 export * from './input.js';
 export * from './uuid.js';
 export * from './xxhash.js';
+export * from './output-file.js';

@@ -1,5 +1,8 @@
 import xxhash from 'xxhash-wasm';
-import type { XXHashAPI } from 'xxhash-wasm';
+import type { XXHash, XXHashAPI } from 'xxhash-wasm';
+
+/** A streaming xxh64 (from `xxh.create64`). */
+export type Xxh64 = XXHash<bigint>;
 
 /**
  * xxHash: xxh32 for EROFS's xattr name filter, xxh64 for content fingerprints (several times

@@ -2,7 +2,6 @@
 import { packageVersion, parseArgs, runCli, usage as usageOf } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError } from '@fstools/fstree';
 import type { FsmergeInput, FsmergeResult, ProgressEvent } from './fsmerge.js';
 import { fsmerge } from './fsmerge.js';
 import { parsePlatform } from './platform.js';
@@ -43,30 +42,21 @@ async function main(argv: string[]): Promise<number> {
   }
   const input: FsmergeInput = images.length ? { image: images[0]! } : { layers };
   const tty = process.stderr.isTTY && !args.quiet;
-  try {
-    const result = await fsmerge(input, {
-      output: args.output,
-      ...(args.blobs && { blobDir: args.blobs }),
-      ...(args.vmdk && { vmdk: args.vmdk }),
-      ...(args.raw && { raw: args.raw }),
-      standalone: args.standalone,
-      ...(platform && { platform }),
-      ...(args.ref !== undefined && { ref: args.ref }),
-      ...(args.jobs !== undefined && { parallel: args.jobs }),
-      ...(args['max-entries'] !== undefined && { limits: { maxEntries: args['max-entries'] } }),
-      ...(tty && { onProgress: showProgress }),
-    });
-    if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
-    else if (!args.quiet) process.stdout.write(summary(result));
-    return 0;
-  } catch (err) {
-    if (err instanceof InputError) {
-      process.stderr.write(`fsmerge: ${err.message.replace(/\s*\n\s*/g, ' ')}\n`);
-      return 1;
-    }
-    process.stderr.write(`fsmerge: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    return 1;
-  }
+  const result = await fsmerge(input, {
+    output: args.output,
+    ...(args.blobs && { blobDir: args.blobs }),
+    ...(args.vmdk && { vmdk: args.vmdk }),
+    ...(args.raw && { raw: args.raw }),
+    standalone: args.standalone,
+    ...(platform && { platform }),
+    ...(args.ref !== undefined && { ref: args.ref }),
+    ...(args.jobs !== undefined && { parallel: args.jobs }),
+    ...(args['max-entries'] !== undefined && { limits: { maxEntries: args['max-entries'] } }),
+    ...(tty && { onProgress: showProgress }),
+  });
+  if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
+  else if (!args.quiet) process.stdout.write(summary(result));
+  return 0;
 }
 
 function usage(msg: string): number {

@@ -1,13 +1,11 @@
 #!/usr/bin/env node
-import { packageVersion, parseArgs } from '@fstools/cli-kit';
+import { packageVersion, parseArgs, runCli } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { InputError } from '@fstools/fstree';
 import { writeDescriptor } from './descriptor.js';
 import type { AdapterType } from './descriptor.js';
 import { openDisk } from './parse.js';
 import { writeRawDisk } from './raw.js';
-
 
 interface Common {
   json: boolean;
@@ -32,8 +30,9 @@ function describeDisk(path: string): { json: unknown; text: string } {
   return { json, text };
 }
 
-async function main(): Promise<void> {
-  const parser = yargs(hideBin(process.argv))
+/** Exit codes: 0 done, 1 bad input, 2 usage. */
+async function main(argv: string[]): Promise<number> {
+  const parser = yargs(argv)
     .scriptName('vmdk-ts')
     .usage('$0 <command>: VMDK descriptors that join existing files into one disk without copying')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON result on stdout' })
@@ -74,10 +73,7 @@ async function main(): Promise<void> {
     )
     .demandCommand(1, 'a command is required');
   const parsed = await parseArgs('vmdk-ts', packageVersion(import.meta.url), parser);
-  if ('exit' in parsed) process.exitCode = parsed.exit;
+  return 'exit' in parsed ? parsed.exit : 0;
 }
 
-main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof InputError ? err.message : `vmdk-ts: ${err instanceof Error ? err.message : String(err)}`}\n`);
-  process.exit(1);
-});
+runCli('vmdk-ts', () => main(hideBin(process.argv)));

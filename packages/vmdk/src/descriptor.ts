@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { renameSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
-import { describeSystemError, InputError } from '@fstools/fstree';
+import { describeSystemError, InputError, writeOutputFile } from '@fstools/fstree';
 import { checkExtentName } from './extent-name.js';
 
 export const SECTOR = 512;
@@ -77,24 +77,16 @@ export interface WriteOptions extends DescriptorOptions {
  * Writes a descriptor at `descriptorPath` joining `files` (in order) into one disk. Each file
  * must exist, be non-empty and a multiple of 512 bytes. Names are written relative to the
  * descriptor's folder unless `absolute`, so a folder holding the descriptor and its files can
- * move. The descriptor is written beside the target and renamed into place.
+ * move. The descriptor is written through an fstree OutputFile (beside the target, renamed into place).
  */
 export function writeDescriptor(descriptorPath: string, files: readonly string[], opts: WriteOptions = {}): ExtentSpec[] {
   const folder = dirname(resolve(descriptorPath));
   const extents = files.map((f) => ({ file: extentName(folder, f, opts.absolute ?? false), sectors: sectorsOf(f) }));
-  const text = formatDescriptor(extents, opts);
-  const tmp = `${descriptorPath}.tmp-${process.pid}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, descriptorPath);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing was written
-    }
-    throw new InputError(descriptorPath, `cannot write: ${describeSystemError(err)}`);
-  }
+  const text = Buffer.from(formatDescriptor(extents, opts));
+  writeOutputFile(descriptorPath, (file) => {
+    file.write(text, 0);
+    return text.length;
+  });
   return extents;
 }
 

@@ -1,5 +1,6 @@
-import { closeSync, ftruncateSync, openSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { describeSystemError, InputError, isZero } from '@fstools/fstree';
+import { closeSync, openSync, readSync } from 'node:fs';
+import type { OutputFile } from '@fstools/fstree';
+import { describeSystemError, InputError, isZero, writeOutputFile } from '@fstools/fstree';
 import { SECTOR } from './descriptor.js';
 import type { VmdkDisk } from './parse.js';
 
@@ -9,40 +10,18 @@ const HOLE = 64 << 10;
 
 /**
  * Writes the disk's bytes as one raw file (the concatenation of its extents), for hypervisors
- * without VMDK. Zero runs become holes, so sparse inputs stay sparse. Written beside `out` and
- * renamed on success.
+ * without VMDK. Zero runs become holes, so sparse inputs stay sparse. Written through an fstree
+ * OutputFile: nothing is left at `out` unless it completes.
  */
 export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'>, out: string): void {
-  const tmp = `${out}.tmp-${process.pid}`;
-  let fd: number;
-  try {
-    fd = openSync(tmp, 'w');
-  } catch (err) {
-    throw new InputError(out, `cannot create: ${describeSystemError(err)}`);
-  }
-  try {
+  writeOutputFile(out, (file) => {
     const buf = Buffer.alloc(CHUNK);
-    for (const e of disk.extents) copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, fd, e.start, buf, out);
-    ftruncateSync(fd, disk.size);
-    closeSync(fd);
-    renameSync(tmp, out);
-  } catch (err) {
-    try {
-      closeSync(fd);
-    } catch {
-      // already closed
-    }
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing to clean
-    }
-    if (err instanceof InputError) throw err;
-    throw new InputError(out, `cannot write: ${describeSystemError(err)}`);
-  }
+    for (const e of disk.extents) copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf);
+    return disk.size;
+  });
 }
 
-function copyExtent(path: string, from: number, length: number, outFd: number, at: number, buf: Buffer, out: string): void {
+function copyExtent(path: string, from: number, length: number, out: OutputFile, at: number, buf: Buffer): void {
   let inFd: number;
   try {
     inFd = openSync(path, 'r');
@@ -52,23 +31,20 @@ function copyExtent(path: string, from: number, length: number, outFd: number, a
   try {
     for (let done = 0; done < length; ) {
       const want = Math.min(CHUNK, length - done);
-      const n = readSync(inFd, buf, 0, want, from + done);
+      let n: number;
+      try {
+        n = readSync(inFd, buf, 0, want, from + done);
+      } catch (err) {
+        throw new InputError(path, `cannot read: ${describeSystemError(err)}`);
+      }
       if (n === 0) throw new InputError(path, `ended after ${done} of ${length} bytes`);
       for (let p = 0; p < n; p += HOLE) {
         const piece = buf.subarray(p, Math.min(p + HOLE, n));
-        if (!isZero(piece)) writeAll(outFd, piece, at + done + p, out);
+        if (!isZero(piece)) out.write(piece, at + done + p);
       }
       done += n;
     }
   } finally {
     closeSync(inFd);
-  }
-}
-
-function writeAll(fd: number, piece: Buffer, pos: number, out: string): void {
-  for (let w = 0; w < piece.length; ) {
-    const n = writeSync(fd, piece, w, piece.length - w, pos + w);
-    if (n <= 0) throw new InputError(out, 'short write');
-    w += n;
   }
 }

@@ -1,0 +1,80 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { InputError, OutputFile, writeOutputFile } from '../src/index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'output-file-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A fresh folder holding only `files`. */
+function folder(name: string, files: Record<string, string> = {}): string {
+  const d = join(dir, name);
+  mkdirSync(d);
+  for (const [f, text] of Object.entries(files)) writeFileSync(join(d, f), text);
+  return d;
+}
+
+describe('OutputFile', () => {
+  it('writes beside the target and renames it into place on commit; unwritten ranges are holes', () => {
+    const d = folder('commit', { img: 'old' });
+    const out = OutputFile.create(join(d, 'img'));
+    expect(readdirSync(d).sort()).toEqual([expect.stringMatching(/^\.img\.\d+\.[0-9a-f]{8}\.tmp$/), 'img']);
+    out.write(Buffer.from('head'), 0);
+    out.write(Buffer.from('tail'), (4 << 20) - 4);
+    expect(readFileSync(join(d, 'img'), 'utf8')).toBe('old');
+    out.commit(8 << 20, { sync: true });
+    expect(readdirSync(d)).toEqual(['img']);
+    const bytes = readFileSync(join(d, 'img'));
+    expect(bytes.length).toBe(8 << 20);
+    expect(bytes.subarray(0, 4).toString()).toBe('head');
+    expect(bytes.subarray((4 << 20) - 4, 4 << 20).toString()).toBe('tail');
+    expect(statSync(join(d, 'img')).blocks * 512).toBeLessThan(1 << 20);
+    out.discard();
+    expect(readdirSync(d)).toEqual(['img']);
+  });
+
+  it('discard removes the temporary file and leaves the old target alone; twice is fine', () => {
+    const d = folder('discard', { img: 'old' });
+    const out = OutputFile.create(join(d, 'img'));
+    out.write(Buffer.from('new'), 0);
+    out.discard();
+    out.discard();
+    expect(readdirSync(d)).toEqual(['img']);
+    expect(readFileSync(join(d, 'img'), 'utf8')).toBe('old');
+  });
+
+  it('failures are one-line InputErrors naming the target, with nothing left behind', () => {
+    expect(() => OutputFile.create(join(dir, 'no-such-dir', 'img'))).toThrow(new InputError(join(dir, 'no-such-dir', 'img'), 'cannot create: no such file or directory (ENOENT)'));
+    const d = folder('rename');
+    mkdirSync(join(d, 'img'));
+    writeFileSync(join(d, 'img', 'keep'), '');
+    const out = OutputFile.create(join(d, 'img'));
+    out.write(Buffer.from('x'), 0);
+    expect(() => out.commit(1)).toThrow(/img: cannot rename into place: .*\(EISDIR\)$/);
+    expect(readdirSync(d)).toEqual(['img']);
+  });
+});
+
+describe('writeOutputFile', () => {
+  it('commits at the size fill returns', () => {
+    const d = folder('fill');
+    writeOutputFile(join(d, 'f'), (out) => {
+      out.write(Buffer.from('abc'), 0);
+      return 5;
+    });
+    expect(readFileSync(join(d, 'f'))).toEqual(Buffer.from('abc\0\0'));
+  });
+
+  it('discards when fill throws, and rethrows', () => {
+    const d = folder('throw', { f: 'old' });
+    expect(() =>
+      writeOutputFile(join(d, 'f'), (out) => {
+        out.write(Buffer.from('partial'), 0);
+        throw new InputError('source', 'bad');
+      }),
+    ).toThrow('source: bad');
+    expect(readdirSync(d)).toEqual(['f']);
+    expect(readFileSync(join(d, 'f'), 'utf8')).toBe('old');
+  });
+});
