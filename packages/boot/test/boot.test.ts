@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,14 +112,19 @@ describe.runIf(ready)('bad input: one-line errors', () => {
 });
 
 describe.runIf(ready)('boot-ts CLI', () => {
-  function run(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-    const r = spawnSync(process.execPath, [cli, ...args, '--kit', kitDir], { encoding: 'utf8', env: { ...process.env, PATH: process.env.PATH } });
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  // Asynchronous: a boot under TCG can outlast vitest's 60 s limit for a worker that does not
+  // answer its runner (a synchronous spawn would block the worker's event loop that long).
+  function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve) => {
+      execFile(process.execPath, [cli, ...args, '--kit', kitDir], { encoding: 'utf8', maxBuffer: 1 << 26 }, (err, stdout, stderr) => {
+        resolve({ status: err ? (typeof err.code === 'number' ? err.code : null) : 0, stdout, stderr });
+      });
+    });
   }
 
-  it('verify --json reports boot time, the accelerator and the check', () => {
+  it('verify --json reports boot time, the accelerator and the check', async () => {
     const upper = freshUpper(join(work, 'u-cli.ext4'));
-    const r = run('verify', '--json', '--disk', sample.vmdk, '--upper', upper);
+    const r = await run('verify', '--json', '--disk', sample.vmdk, '--upper', upper);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     const report = JSON.parse(r.stdout) as { ok: boolean; accel: string; accelReason: string; checks: Array<{ check: string; ok: boolean; boots: Array<{ bootMs: number; accel: string }> }> };
@@ -130,17 +135,17 @@ describe.runIf(ready)('boot-ts CLI', () => {
     expect(report.checks[0]!.boots[0]!.bootMs).toBeGreaterThan(0);
   });
 
-  it('exit 1 with one line for bad input, 2 for usage', () => {
+  it('exit 1 with one line for bad input, 2 for usage', async () => {
     const upper = freshUpper(join(work, 'u-cli-bad.ext4'));
-    const missing = run('verify', '--disk', join(work, 'missing.vmdk'), '--upper', upper);
+    const missing = await run('verify', '--disk', join(work, 'missing.vmdk'), '--upper', upper);
     expect(missing.status).toBe(1);
     expect(missing.stderr.trim().split('\n')).toHaveLength(1);
     expect(missing.stderr).toMatch(/missing\.vmdk: cannot open/);
     const noQemu = spawnSync(process.execPath, [cli, 'verify', '--disk', sample.vmdk, '--upper', upper, '--kit', kitDir], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } });
     expect(noQemu.status).toBe(1);
     expect(noQemu.stderr).toMatch(/^boot-ts: qemu-system-x86_64: qemu is not installed or not executable \(apt-get install qemu-system-x86\)\n$/);
-    expect(run('verify', '--disk', sample.vmdk).status).toBe(2);
-    expect(run('--version').stdout.trim()).toBe('0.1.0');
+    expect((await run('verify', '--disk', sample.vmdk)).status).toBe(2);
+    expect((await run('--version')).stdout.trim()).toBe('0.1.0');
   });
 });
 
