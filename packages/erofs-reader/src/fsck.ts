@@ -1,3 +1,4 @@
+import type { ByteString } from '@fstools/fstree';
 import { compareBytes, displayName } from '@fstools/fstree';
 import { EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FEATURE_INCOMPAT_FRAGMENTS, EROFS_SUPER_OFFSET } from './constants.js';
 import type { FileExtent } from './data.js';
@@ -57,7 +58,7 @@ class Checker {
   private readonly names = new Map<number, number>();
   private readonly subdirs = new Map<number, number>();
   private readonly checked = new Map<number, ErofsInode | undefined>();
-  private readonly paths = new Map<number, string>();
+  private readonly paths = new Map<number, ByteString>();
 
   constructor(
     private readonly img: ErofsImage,
@@ -75,16 +76,16 @@ class Checker {
     this.checkLinks();
   }
 
-  private problem(code: ErofsErrorCode, detail: string, where: ErofsWhere): void {
-    if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(new ErofsError(this.img.path, code, detail, where));
+  private problem(code: ErofsErrorCode, detail: string, where: RawWhere): void {
+    if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(new ErofsError(this.img.path, code, detail, shown(where)));
   }
 
   /** Runs a step; an ErofsError it throws becomes a reported problem (with the path added). */
-  private attempt<T>(where: ErofsWhere, fn: () => T): T | undefined {
+  private attempt<T>(where: RawWhere, fn: () => T): T | undefined {
     try {
       return fn();
     } catch (err) {
-      const e = asErofsError(err, where);
+      const e = asErofsError(err, shown(where));
       if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(e);
       return undefined;
     }
@@ -108,13 +109,13 @@ class Checker {
   /** Depth-first walk from the root with an explicit stack; each directory is entered once. */
   private walk(): void {
     const root = this.img.rootNid;
-    const stack: Array<{ nid: number; parent: number; path: string }> = [{ nid: root, parent: root, path: '' }];
+    const stack: Array<{ nid: number; parent: number; path: ByteString }> = [{ nid: root, parent: root, path: '' }];
     const reached = new Set<number>([root]); // directories entered or waiting on the stack
     this.checkInode(root, '');
     while (stack.length) {
       const { nid, parent, path } = stack.pop()!;
       this.result.directories++;
-      const where = { nid, path: displayName(path) };
+      const where = { nid, path };
       const dirents = this.attempt(where, () => this.img.dirents(nid));
       if (!dirents) continue;
       let prev: string | undefined;
@@ -122,7 +123,7 @@ class Checker {
       let dotdot = 0;
       for (const d of dirents) {
         const childPath = path ? `${path}/${d.name}` : d.name;
-        const at = { nid: d.nid, path: displayName(childPath) };
+        const at = { nid: d.nid, path: childPath };
         if (prev !== undefined && compareBytes(prev, d.name) >= 0) this.problem('DIR_ORDER', `"${displayName(d.name)}" after "${displayName(prev)}": names not in byte order`, where);
         prev = d.name;
         if (d.name === '.' || d.name === '..') {
@@ -150,9 +151,9 @@ class Checker {
   }
 
   /** Checks an inode once; returns it when it parsed. */
-  private checkInode(nid: number, path: string): ErofsInode | undefined {
+  private checkInode(nid: number, path: ByteString): ErofsInode | undefined {
     if (this.checked.has(nid)) return this.checked.get(nid);
-    const where = { nid, path: displayName(path) };
+    const where = { nid, path };
     const ino = this.attempt(where, () => this.img.inode(nid));
     this.checked.set(nid, ino);
     this.paths.set(nid, path);
@@ -171,7 +172,7 @@ class Checker {
   }
 
   /** Reports references outside their device; true when there are none. */
-  private checkExtents(extents: FileExtent[], where: ErofsWhere): boolean {
+  private checkExtents(extents: FileExtent[], where: RawWhere): boolean {
     const sb = this.img.superblock;
     const before = this.result.errors.length;
     for (const e of extents) {
@@ -200,10 +201,10 @@ class Checker {
     }
   }
 
-  private checkXattrs(ino: ErofsInode, where: ErofsWhere): void {
+  private checkXattrs(ino: ErofsInode, where: RawWhere): void {
     const body = this.img.xattrIbody(ino.nid);
     if (!body) return;
-    const list = this.img.xattrList(ino.nid);
+    const list = this.img.xattrList(ino.nid, body);
     const seen = new Set<string>();
     for (const x of list) {
       if (seen.has(x.name)) this.problem('BAD_XATTR', `xattr ${x.name} appears twice`, where);
@@ -224,9 +225,16 @@ class Checker {
     for (const [nid, ino] of this.checked) {
       if (!ino) continue;
       const want = ino.type === 'dir' ? 2 + (this.subdirs.get(nid) ?? 0) : this.names.get(nid);
-      if (want !== undefined && ino.i_nlink !== want) this.problem('BAD_NLINK', `nlink ${ino.i_nlink}, found ${want}`, { nid, path: displayName(this.paths.get(nid) ?? '') });
+      if (want !== undefined && ino.i_nlink !== want) this.problem('BAD_NLINK', `nlink ${ino.i_nlink}, found ${want}`, { nid, path: this.paths.get(nid) ?? '' });
     }
   }
+}
+
+/** An ErofsWhere whose path is still the raw byte string: made displayable only for a reported problem. */
+type RawWhere = ErofsWhere;
+
+function shown(where: RawWhere): ErofsWhere {
+  return where.path === undefined ? where : { ...where, path: displayName(where.path) };
 }
 
 /** Any failure as an ErofsError (a non-ErofsError here is a reader bug, reported as such). */
