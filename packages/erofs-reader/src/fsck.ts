@@ -1,8 +1,7 @@
 import type { ByteString } from '@fstools/fstree';
-import { compareBytes, displayName } from '@fstools/fstree';
+import { compareBytes, displayName, typeOfFileType } from '@fstools/fstree';
 import { EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FEATURE_INCOMPAT_FRAGMENTS, EROFS_SUPER_OFFSET } from './constants.js';
 import type { FileExtent } from './data.js';
-import { fileTypeOf } from './dirent.js';
 import type { ErofsErrorCode, ErofsWhere } from './errors.js';
 import { ErofsError } from './errors.js';
 import type { OpenOptions } from './image.js';
@@ -136,7 +135,7 @@ class Checker {
         if (/[/\0]/.test(d.name)) this.problem('BAD_DIRENT', 'name contains "/" or NUL', at);
         const ino = this.checkInode(d.nid, childPath);
         if (!ino) continue;
-        if (d.file_type !== fileTypeOf(ino.type)) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
+        if (typeOfFileType(d.file_type) !== ino.type) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
         if (ino.type === 'dir') {
           this.subdirs.set(nid, (this.subdirs.get(nid) ?? 0) + 1);
           if (reached.has(d.nid)) this.problem('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', at);

@@ -1,10 +1,9 @@
 import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
-import { bytesOf, displayName, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
+import { bytesOf, displayName, fileTypeCode, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
 import type { XXHashAPI } from 'xxhash-wasm';
 import type { ChunkRef } from './chunk.js';
 import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
 import {
-  EROFS_FT,
   EROFS_INODE_CHUNK_BASED,
   EROFS_INODE_FLAT_INLINE,
   EROFS_INODE_FLAT_PLAIN,
@@ -336,7 +335,7 @@ export class Layout {
     const { names, starts } = node.dir!;
     const entries: DirentSource[] = names.slice(starts[b], starts[b + 1]).map((name) => {
       const target = name === '.' ? node : name === '..' ? node.parent! : this.nodeOf(dir.entries.get(name)!);
-      return { name, nid: target.nid, file_type: EROFS_FT[target.inode.type] };
+      return { name, nid: target.nid, file_type: fileTypeCode(target.inode.type) };
     });
     encodeDirBlock(entries, buf, off);
   }
