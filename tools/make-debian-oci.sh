@@ -88,8 +88,7 @@ for c in none gzip; do
 JSON
 done
 node "$here/oci-fixture.mjs" "$work/spec-none.json" "$work/oci-plain" --format oci >&2
-node "$here/oci-fixture.mjs" "$work/spec-gzip.json" "$work/oci-gzip" --format oci >&2
-node "$here/oci-fixture.mjs" "$work/spec-gzip.json" "$work/docker-save.tar" --format docker25 >&2
+node "$here/oci-fixture.mjs" "$work/spec-gzip.json" "$work/oci-gzip" --format oci "$work/docker-save.tar" --format docker25 >&2   # layers gzipped once
 
 rm -rf "$out"; mkdir -p "$out"
 mv "$work/L0.tar" "$work/L1.tar" "$work/L2.tar" "$work/oci-plain" "$work/oci-gzip" "$work/docker-save.tar" "$out/"

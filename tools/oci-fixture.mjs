@@ -3,7 +3,8 @@
 // style) from layer specs, for fsmerge's tests and tools/make-debian-oci.sh.
 //
 // Library:  import { layerTar, buildImage } from './oci-fixture.mjs'
-// CLI:      node tools/oci-fixture.mjs SPEC.json OUT [--format oci|oci-archive|docker|docker25]
+// CLI:      node tools/oci-fixture.mjs SPEC.json OUT [--format oci|oci-archive|docker|docker25] [OUT2 [--format ...]]...
+//   (several outputs are made from the same blobs: each layer is compressed once)
 //   SPEC.json: { "images": [ { "ref": "name:tag", "platform": "linux/amd64",
 //                "layers": [ { "tar": "layer.tar", "compression": "gzip" } | { "entries": [...] } ] } ] }
 //   (a single image may be given as { "ref", "platform", "layers" } directly). Relative tar paths
@@ -25,6 +26,7 @@ import { encodeHeader, endOfArchive, padding } from '@fstools/fstree';
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 const OCI_CONFIG = 'application/vnd.oci.image.config.v1+json';
+const FORMATS = ['oci', 'oci-archive', 'docker', 'docker25'];
 const LAYER_TYPES = {
   none: 'application/vnd.oci.image.layer.v1.tar',
   gzip: 'application/vnd.oci.image.layer.v1.tar+gzip',
@@ -93,9 +95,9 @@ async function compressFile(src, dst, compression) {
   } else throw new Error(`unknown compression ${compression}`);
 }
 
-/** Moves/copies a file into blobs/sha256 under `dir`, returning digest and size. */
-async function addBlobFile(dir, path) {
-  const hex = await sha256File(path);
+/** Moves a file into blobs/sha256 under `dir` (`hex`: its sha256 when known), returning digest and size. */
+async function addBlobFile(dir, path, hex) {
+  hex ??= await sha256File(path);
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   renameSync(path, join(dir, 'blobs/sha256', hex));
   return { digest: `sha256:${hex}`, size: statSync(join(dir, 'blobs/sha256', hex)).size, hex };
@@ -132,13 +134,13 @@ async function writeLayers(dir, layers, scratch) {
       tarPath = join(scratch, `layer${out.length}-${i}.tar`);
       writeFileSync(tarPath, layerTar(l.entries ?? []));
     }
-    const diffId = `sha256:${await sha256File(tarPath)}`;
+    const tarHex = await sha256File(tarPath);
     const blobSrc = join(scratch, `blob-${i}-${Math.random().toString(36).slice(2)}`);
-    if (compression === 'none') {
-      copyFileSync(tarPath, blobSrc);
-    } else await compressFile(tarPath, blobSrc, compression);
-    const b = await addBlobFile(dir, blobSrc);
-    out.push({ ...b, diffId: l.diffId ?? diffId, mediaType: l.mediaType ?? LAYER_TYPES[compression], compression });
+    if (compression === 'none') copyFileSync(tarPath, blobSrc);
+    else await compressFile(tarPath, blobSrc, compression);
+    // An uncompressed blob is the tar itself: its digest is the diff ID.
+    const b = await addBlobFile(dir, blobSrc, compression === 'none' ? tarHex : undefined);
+    out.push({ ...b, diffId: l.diffId ?? `sha256:${tarHex}`, mediaType: l.mediaType ?? LAYER_TYPES[compression], compression });
   }
   return out;
 }
@@ -160,17 +162,24 @@ function configFor(platform, diffIds) {
  * Builds an image container at `out`.
  * format: 'oci' (layout directory), 'oci-archive' (tar of it), 'docker' (legacy docker save tar),
  * 'docker25' (Docker 25 save: OCI layout plus manifest.json in one tar).
- * images: [{ ref?, platform?, layers }]; opts.nestedIndex puts the manifests behind a nested index.
+ * images: [{ ref?, platform?, layers }]; opts.nestedIndex puts the manifests behind a nested index;
+ * opts.also: more [out, format] pairs, made from the same blobs (each layer compressed once).
  */
 export async function buildImage(images, out, format = 'oci', opts = {}) {
+  const outputs = [[out, format], ...(opts.also ?? [])];
+  const formats = outputs.map(([, f]) => f);
+  if (formats.some((f) => !FORMATS.includes(f)) || formats.filter((f) => f === 'oci').length > 1) {
+    throw new Error(`formats ${formats.join(', ')}: each one of ${FORMATS.join(', ')}, at most one oci`);
+  }
   const scratch = mkdtempSync(join(opts.tmp ?? tmpdir(), 'oci-fixture-'));
   try {
-    const dir = format === 'oci' ? out : join(scratch, 'root');
+    const dir = outputs.find(([, f]) => f === 'oci')?.[0] ?? join(scratch, 'root');
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const descriptors = [];
     const saveEntries = [];
-    const extraFiles = [];
+    const legacyEntries = [];
+    const legacyFiles = [];
     for (const img of images) {
       const platform = parsePlatform(img.platform);
       const layers = await writeLayers(dir, img.layers, scratch);
@@ -191,23 +200,22 @@ export async function buildImage(images, out, format = 'oci', opts = {}) {
         platform,
         ...(img.ref && { annotations: { 'io.containerd.image.name': img.ref, 'org.opencontainers.image.ref.name': img.ref.replace(/^.*:/, '') } }),
       });
-      if (format === 'docker') {
+      saveEntries.push({ Config: `blobs/sha256/${config.hex}`, RepoTags: img.ref ? [img.ref] : null, Layers: layers.map((l) => `blobs/sha256/${l.hex}`) });
+      if (formats.includes('docker')) {
         // Legacy layout: <v1 id>/layer.tar (uncompressed) or <digest>.tar.gz, <config hex>.json.
         const paths = layers.map((l, i) => {
           const blob = join(dir, 'blobs/sha256', l.hex);
           if (l.compression && l.compression !== 'none') {
             const name = `${l.hex}.tar.${l.compression === 'gzip' ? 'gz' : 'zst'}`;
-            extraFiles.push([name, blob]);
+            legacyFiles.push([name, blob]);
             return name;
           }
           const id = createHash('sha256').update(`${l.hex}/${i}`).digest('hex');
-          extraFiles.push([`${id}/VERSION`, Buffer.from('1.0')], [`${id}/layer.tar`, blob]);
+          legacyFiles.push([`${id}/VERSION`, Buffer.from('1.0')], [`${id}/layer.tar`, blob]);
           return `${id}/layer.tar`;
         });
-        extraFiles.push([`${config.hex}.json`, join(dir, 'blobs/sha256', config.hex)]);
-        saveEntries.push({ Config: `${config.hex}.json`, RepoTags: img.ref ? [img.ref] : null, Layers: paths });
-      } else {
-        saveEntries.push({ Config: `blobs/sha256/${config.hex}`, RepoTags: img.ref ? [img.ref] : null, Layers: layers.map((l) => `blobs/sha256/${l.hex}`) });
+        legacyFiles.push([`${config.hex}.json`, join(dir, 'blobs/sha256', config.hex)]);
+        legacyEntries.push({ Config: `${config.hex}.json`, RepoTags: img.ref ? [img.ref] : null, Layers: paths });
       }
     }
     let manifests = descriptors;
@@ -215,19 +223,15 @@ export async function buildImage(images, out, format = 'oci', opts = {}) {
       const nested = addBlobBytes(dir, Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: descriptors })));
       manifests = [{ mediaType: OCI_INDEX, digest: nested.digest, size: nested.size, ...(opts.nestedRef && { annotations: { 'io.containerd.image.name': opts.nestedRef } }) }];
     }
-    if (format === 'docker') {
-      const files = [...extraFiles, ['manifest.json', Buffer.from(JSON.stringify(saveEntries))]];
-      writeTar(out, files);
-      return;
-    }
     writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
     writeFileSync(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests }));
-    if (format === 'docker25') writeFileSync(join(dir, 'manifest.json'), JSON.stringify(saveEntries));
-    if (format === 'oci') return;
-    const files = [];
-    for (const name of ['oci-layout', 'index.json', ...(format === 'docker25' ? ['manifest.json'] : [])]) files.push([name, join(dir, name)]);
-    for (const d of listBlobs(dir)) files.push([`blobs/sha256/${d}`, join(dir, 'blobs/sha256', d)]);
-    writeTar(out, files);
+    const layout = [['oci-layout', join(dir, 'oci-layout')], ['index.json', join(dir, 'index.json')]];
+    const blobs = listBlobs(dir).map((d) => [`blobs/sha256/${d}`, join(dir, 'blobs/sha256', d)]);
+    for (const [o, f] of outputs) {
+      if (f === 'docker') writeTar(o, [...legacyFiles, ['manifest.json', Buffer.from(JSON.stringify(legacyEntries))]]);
+      else if (f === 'oci-archive') writeTar(o, [...layout, ...blobs]);
+      else if (f === 'docker25') writeTar(o, [...layout, ['manifest.json', Buffer.from(JSON.stringify(saveEntries))], ...blobs]);
+    }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }
@@ -281,20 +285,25 @@ function writeTar(out, files) {
 }
 
 async function main(argv) {
-  const args = argv.slice(2);
-  const fi = args.indexOf('--format');
-  const format = fi >= 0 ? args.splice(fi, 2)[1] : 'oci';
-  const [specPath, out] = args;
-  if (!specPath || !out) {
-    console.error('usage: oci-fixture.mjs SPEC.json OUT [--format oci|oci-archive|docker|docker25]');
+  const [specPath, ...rest] = argv.slice(2);
+  const outputs = [];
+  let bad = !specPath;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] !== '--format') outputs.push([resolve(rest[i]), 'oci']);
+    else if (outputs.length > 0 && i + 1 < rest.length) outputs.at(-1)[1] = rest[++i];
+    else bad = true;
+  }
+  if (bad || outputs.length === 0) {
+    console.error('usage: oci-fixture.mjs SPEC.json OUT [--format oci|oci-archive|docker|docker25] [OUT2 [--format ...]]...');
     process.exit(2);
   }
   const spec = JSON.parse(readFileSync(specPath, 'utf8'));
   const images = spec.images ?? [spec];
   const base = dirname(resolve(specPath));
   for (const img of images) for (const l of img.layers) if (l.tar) l.tar = resolve(base, l.tar);
-  await buildImage(images, resolve(out), format, { tmp: dirname(resolve(out)) });
-  console.log(`${format} image written to ${out}`);
+  const [[out, format], ...also] = outputs;
+  await buildImage(images, out, format, { tmp: dirname(out), also });
+  for (const [o, f] of outputs) console.log(`${f} image written to ${o}`);
 }
 
 if (process.argv[1] && basename(process.argv[1]) === 'oci-fixture.mjs') {

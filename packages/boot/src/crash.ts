@@ -71,8 +71,8 @@ export async function crash(guest: Guest, input: CheckInput, opts: CrashOptions 
     if (!boot1.killed) problems.push('boot 1 ended without being killed');
     else if (!needsRecovery(input.upper)) problems.push('after the kill the upper does not need journal recovery: the stop was not unclean');
     const boot2 = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
-    const merged = walkOutputs(boot2.outputs, 'merged', input.disk);
-    const seen = new Map(guestManifest(merged, input.disk).map((e) => [e.path, e]));
+    const merged = guestManifest(walkOutputs(boot2.outputs, 'merged', input.disk), input.disk);
+    const seen = new Map(merged.map((e) => [e.path, e]));
     for (const n of synced) {
       const path = `${dir}/synced-${n}`;
       const content = crashFileContent(n);

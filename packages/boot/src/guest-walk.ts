@@ -128,10 +128,12 @@ function parseStat(line: ByteString, path: ByteString, where: string): GuestEntr
 }
 
 /**
- * getfattr's dump: "# file: NAME" then "name=0xHEX" lines. File and xattr names carry
- * unprintable bytes, spaces and backslashes as octal escapes (\ooo).
+ * The xattrs in a `getfattr -d -e hex` dump, by file name: "# file: NAME" then "name=0xHEX" lines.
+ * Names are raw bytes except for getfattr's octal escapes \ooo (attr 2.5 escapes a backslash, a
+ * newline and a CR, and "=" in xattr names); "\\" (libacl's form of a backslash) is read as one
+ * backslash too. File names stay byte strings; xattr names are taken as UTF-8 text.
  */
-function parseGetfattr(out: ByteString): Map<ByteString, Map<string, Uint8Array>> {
+export function parseGetfattr(out: ByteString): Map<ByteString, Map<string, Uint8Array>> {
   const result = new Map<ByteString, Map<string, Uint8Array>>();
   let current: Map<string, Uint8Array> | undefined;
   for (const line of out.split('\n')) {
@@ -149,7 +151,7 @@ function parseGetfattr(out: ByteString): Map<ByteString, Map<string, Uint8Array>
 }
 
 function unescapeGetfattr(s: ByteString): ByteString {
-  return s.replace(/\\([0-7]{3})/g, (_, esc: string) => String.fromCharCode(parseInt(esc, 8)));
+  return s.replace(/\\(\\|[0-3][0-7]{2})/g, (_, esc: string) => (esc === '\\' ? esc : String.fromCharCode(parseInt(esc, 8))));
 }
 
 /** The entries of the walk the guest wrote to /out/<dir> (`walk ROOT /out/<dir>`). */

@@ -126,13 +126,12 @@ export async function persist(guest: Guest, input: CheckInput): Promise<CheckRep
     const initial = guestManifest(walkOutputs(boot1.outputs, 'initial', input.disk), input.disk);
     const before = guestManifest(walkOutputs(boot1.outputs, 'before', input.disk), input.disk);
     const boot2 = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
-    const mergedAfter = walkOutputs(boot2.outputs, 'merged', input.disk);
-    const after = guestManifest(mergedAfter, input.disk);
+    const after = guestManifest(walkOutputs(boot2.outputs, 'merged', input.disk), input.disk);
     const problems = [
       ...changedBefore(plan.lowerTargets, initial),
       ...plan.expect(initial).differences(before).map((l) => `changes: ${l}`),
       ...diffManifests(before, after, MAX_PROBLEMS).map((l) => `boot 2 vs boot 1: ${l}`),
-      ...mergedDifferences(lower, mergedAfter, walkOutputs(boot2.outputs, 'upper', input.upper), input.disk).map((l) => `overlay model: ${l}`),
+      ...mergedDifferences(lower, after, walkOutputs(boot2.outputs, 'upper', input.upper), input.disk).map((l) => `overlay model: ${l}`),
       ...e2fsckProblems(input.upper).map((l) => `e2fsck: ${l}`),
     ].slice(0, MAX_PROBLEMS * 2);
     const ok = problems.length === 0;

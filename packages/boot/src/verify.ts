@@ -41,11 +41,12 @@ export function lowerManifest(tree: FsTree): ManifestEntry[] {
 }
 
 /**
- * Differences between what the guest saw at the merged root and what overlayfs semantics give
- * for the lower manifest under the upper directory the guest walked (first ones only).
+ * Differences between what the guest saw at the merged root (its guestManifest) and what
+ * overlayfs semantics give for the lower manifest under the upper directory the guest walked
+ * (first ones only).
  */
-export function mergedDifferences(lower: readonly ManifestEntry[], merged: readonly GuestEntry[], upper: readonly GuestEntry[], source: string): string[] {
-  return diffManifests(mergeUpper(lower, upper, source), guestManifest(merged, source), MAX_PROBLEMS);
+export function mergedDifferences(lower: readonly ManifestEntry[], merged: ManifestEntry[], upper: readonly GuestEntry[], source: string): string[] {
+  return diffManifests(mergeUpper(lower, upper, source), merged, MAX_PROBLEMS);
 }
 
 /**
@@ -59,7 +60,7 @@ export async function verify(guest: Guest, input: CheckInput): Promise<CheckRepo
   // Boot first: when the kernel cannot mount the disk, its own messages are the answer.
   const boot = await guest.boot({ disk, upper: input.upper, job: WALK_MERGED_AND_UPPER });
   return withLowerTree(disk, input.expected, async (tree) => {
-    const merged = walkOutputs(boot.outputs, 'merged', input.disk);
+    const merged = guestManifest(walkOutputs(boot.outputs, 'merged', input.disk), input.disk);
     const problems = mergedDifferences(lowerManifest(tree), merged, walkOutputs(boot.outputs, 'upper', input.upper), input.disk);
     const ok = problems.length === 0;
     return {

@@ -90,14 +90,6 @@ export const EROFS_XATTR_FILTER_SEED = 0x25bbe08f;
 /** struct erofs_dirent: nid u64, nameoff u16, file_type u8, reserved u8. */
 export const EROFS_DIRENT_SIZE = 12;
 export const EROFS_NAME_LEN = 255;
-export const EROFS_FT_UNKNOWN = 0;
-export const EROFS_FT_REG_FILE = 1;
-export const EROFS_FT_DIR = 2;
-export const EROFS_FT_CHRDEV = 3;
-export const EROFS_FT_BLKDEV = 4;
-export const EROFS_FT_FIFO = 5;
-export const EROFS_FT_SOCK = 6;
-export const EROFS_FT_SYMLINK = 7;
 
 /** Compression (z_erofs_*). */
 export const Z_EROFS_COMPRESSION_LZ4 = 0;

@@ -1,6 +1,5 @@
-import type { InodeType } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
-import { EROFS_DIRENT_SIZE, EROFS_FT_BLKDEV, EROFS_FT_CHRDEV, EROFS_FT_DIR, EROFS_FT_FIFO, EROFS_FT_REG_FILE, EROFS_FT_SOCK, EROFS_FT_SYMLINK, EROFS_NAME_LEN } from './constants.js';
+import { EROFS_DIRENT_SIZE, EROFS_NAME_LEN } from './constants.js';
 import type { ErofsWhere, Fail } from './errors.js';
 
 /** One struct erofs_dirent with its name. */
@@ -8,21 +7,6 @@ export interface Dirent {
   name: ByteString;
   nid: number;
   file_type: number;
-}
-
-const fileTypes: Record<InodeType, number> = {
-  file: EROFS_FT_REG_FILE,
-  dir: EROFS_FT_DIR,
-  chr: EROFS_FT_CHRDEV,
-  blk: EROFS_FT_BLKDEV,
-  fifo: EROFS_FT_FIFO,
-  sock: EROFS_FT_SOCK,
-  symlink: EROFS_FT_SYMLINK,
-};
-
-/** The EROFS_FT_* value a dirent should carry for an inode type. */
-export function fileTypeOf(type: InodeType): number {
-  return fileTypes[type];
 }
 
 /**

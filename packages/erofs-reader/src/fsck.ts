@@ -1,7 +1,7 @@
-import { compareBytes, displayName } from '@fstools/fstree';
+import type { ByteString } from '@fstools/fstree';
+import { compareBytes, displayName, typeOfFileType } from '@fstools/fstree';
 import { EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FEATURE_INCOMPAT_FRAGMENTS, EROFS_SUPER_OFFSET } from './constants.js';
 import type { FileExtent } from './data.js';
-import { fileTypeOf } from './dirent.js';
 import type { ErofsErrorCode, ErofsWhere } from './errors.js';
 import { ErofsError } from './errors.js';
 import type { OpenOptions } from './image.js';
@@ -57,7 +57,7 @@ class Checker {
   private readonly names = new Map<number, number>();
   private readonly subdirs = new Map<number, number>();
   private readonly checked = new Map<number, ErofsInode | undefined>();
-  private readonly paths = new Map<number, string>();
+  private readonly paths = new Map<number, ByteString>();
 
   constructor(
     private readonly img: ErofsImage,
@@ -75,16 +75,16 @@ class Checker {
     this.checkLinks();
   }
 
-  private problem(code: ErofsErrorCode, detail: string, where: ErofsWhere): void {
-    if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(new ErofsError(this.img.path, code, detail, where));
+  private problem(code: ErofsErrorCode, detail: string, where: RawWhere): void {
+    if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(new ErofsError(this.img.path, code, detail, shown(where)));
   }
 
   /** Runs a step; an ErofsError it throws becomes a reported problem (with the path added). */
-  private attempt<T>(where: ErofsWhere, fn: () => T): T | undefined {
+  private attempt<T>(where: RawWhere, fn: () => T): T | undefined {
     try {
       return fn();
     } catch (err) {
-      const e = asErofsError(err, where);
+      const e = asErofsError(err, shown(where));
       if (this.result.errors.length < (this.opts.maxErrors ?? 1000)) this.result.errors.push(e);
       return undefined;
     }
@@ -108,13 +108,13 @@ class Checker {
   /** Depth-first walk from the root with an explicit stack; each directory is entered once. */
   private walk(): void {
     const root = this.img.rootNid;
-    const stack: Array<{ nid: number; parent: number; path: string }> = [{ nid: root, parent: root, path: '' }];
+    const stack: Array<{ nid: number; parent: number; path: ByteString }> = [{ nid: root, parent: root, path: '' }];
     const reached = new Set<number>([root]); // directories entered or waiting on the stack
     this.checkInode(root, '');
     while (stack.length) {
       const { nid, parent, path } = stack.pop()!;
       this.result.directories++;
-      const where = { nid, path: displayName(path) };
+      const where = { nid, path };
       const dirents = this.attempt(where, () => this.img.dirents(nid));
       if (!dirents) continue;
       let prev: string | undefined;
@@ -122,7 +122,7 @@ class Checker {
       let dotdot = 0;
       for (const d of dirents) {
         const childPath = path ? `${path}/${d.name}` : d.name;
-        const at = { nid: d.nid, path: displayName(childPath) };
+        const at = { nid: d.nid, path: childPath };
         if (prev !== undefined && compareBytes(prev, d.name) >= 0) this.problem('DIR_ORDER', `"${displayName(d.name)}" after "${displayName(prev)}": names not in byte order`, where);
         prev = d.name;
         if (d.name === '.' || d.name === '..') {
@@ -135,7 +135,7 @@ class Checker {
         if (/[/\0]/.test(d.name)) this.problem('BAD_DIRENT', 'name contains "/" or NUL', at);
         const ino = this.checkInode(d.nid, childPath);
         if (!ino) continue;
-        if (d.file_type !== fileTypeOf(ino.type)) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
+        if (typeOfFileType(d.file_type) !== ino.type) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
         if (ino.type === 'dir') {
           this.subdirs.set(nid, (this.subdirs.get(nid) ?? 0) + 1);
           if (reached.has(d.nid)) this.problem('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', at);
@@ -150,9 +150,9 @@ class Checker {
   }
 
   /** Checks an inode once; returns it when it parsed. */
-  private checkInode(nid: number, path: string): ErofsInode | undefined {
+  private checkInode(nid: number, path: ByteString): ErofsInode | undefined {
     if (this.checked.has(nid)) return this.checked.get(nid);
-    const where = { nid, path: displayName(path) };
+    const where = { nid, path };
     const ino = this.attempt(where, () => this.img.inode(nid));
     this.checked.set(nid, ino);
     this.paths.set(nid, path);
@@ -171,7 +171,7 @@ class Checker {
   }
 
   /** Reports references outside their device; true when there are none. */
-  private checkExtents(extents: FileExtent[], where: ErofsWhere): boolean {
+  private checkExtents(extents: FileExtent[], where: RawWhere): boolean {
     const sb = this.img.superblock;
     const before = this.result.errors.length;
     for (const e of extents) {
@@ -200,10 +200,10 @@ class Checker {
     }
   }
 
-  private checkXattrs(ino: ErofsInode, where: ErofsWhere): void {
+  private checkXattrs(ino: ErofsInode, where: RawWhere): void {
     const body = this.img.xattrIbody(ino.nid);
     if (!body) return;
-    const list = this.img.xattrList(ino.nid);
+    const list = this.img.xattrList(ino.nid, body);
     const seen = new Set<string>();
     for (const x of list) {
       if (seen.has(x.name)) this.problem('BAD_XATTR', `xattr ${x.name} appears twice`, where);
@@ -224,9 +224,16 @@ class Checker {
     for (const [nid, ino] of this.checked) {
       if (!ino) continue;
       const want = ino.type === 'dir' ? 2 + (this.subdirs.get(nid) ?? 0) : this.names.get(nid);
-      if (want !== undefined && ino.i_nlink !== want) this.problem('BAD_NLINK', `nlink ${ino.i_nlink}, found ${want}`, { nid, path: displayName(this.paths.get(nid) ?? '') });
+      if (want !== undefined && ino.i_nlink !== want) this.problem('BAD_NLINK', `nlink ${ino.i_nlink}, found ${want}`, { nid, path: this.paths.get(nid) ?? '' });
     }
   }
+}
+
+/** An ErofsWhere whose path is still the raw byte string: made displayable only for a reported problem. */
+type RawWhere = ErofsWhere;
+
+function shown(where: RawWhere): ErofsWhere {
+  return where.path === undefined ? where : { ...where, path: displayName(where.path) };
 }
 
 /** Any failure as an ErofsError (a non-ErofsError here is a reader bug, reported as such). */

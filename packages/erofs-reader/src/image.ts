@@ -283,9 +283,8 @@ export class ErofsImage {
     return out;
   }
 
-  /** Every xattr of an inode in on-disk order (shared first), with its name parts. */
-  xattrList(nid: number): Array<{ name: string; value: Uint8Array; baseIndex: number; afterBase: Uint8Array; shared: boolean }> {
-    const body = this.xattrIbody(nid);
+  /** Every xattr of an inode in on-disk order (shared first), with its name parts; `body` is its parsed inline region (xattrIbody). */
+  xattrList(nid: number, body = this.xattrIbody(nid)): Array<{ name: string; value: Uint8Array; baseIndex: number; afterBase: Uint8Array; shared: boolean }> {
     if (!body) return [];
     const where = { nid };
     const prefixes = this.longPrefixes();

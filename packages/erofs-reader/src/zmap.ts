@@ -282,11 +282,12 @@ function compactLoader(hpos: number, totalidx: number, lclusterbits: number, adv
     },
     at(lcn) {
       const { pos, shift, vcnt, packSize, packStart } = locate(lcn);
-      const pack = Buffer.from(ctx.meta(packStart, packSize));
+      const b = ctx.meta(packStart, packSize);
+      const pack = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const encodebits = ((packSize - 4) * 8) / vcnt;
       const decode = (i: number) => {
         const bit = encodebits * i;
-        const word = pack.readUInt32LE(Math.floor(bit / 8)) >>> (bit & 7);
+        const word = pack.getUint32(Math.floor(bit / 8), true) >>> (bit & 7);
         return { lo: word & ((1 << lobits) - 1), type: (word >>> lobits) & 3 };
       };
       let i = (pos - packStart) >> shift;
@@ -326,7 +327,7 @@ function compactLoader(hpos: number, totalidx: number, lclusterbits: number, adv
           }
         } else ++nblk;
       }
-      lc.pblk = pack.readUInt32LE(packSize - 4) + nblk;
+      lc.pblk = pack.getUint32(packSize - 4, true) + nblk;
       return lc;
     },
   };

@@ -48,8 +48,5 @@ export const EROFS_NAME_LEN = 255;
 export const EROFS_DEVT_SLOT_SIZE = 128;
 export const EROFS_DEVICE_TAG_SIZE = 64;
 
-/** Directory entry file types (EROFS_FT_*, the generic FT_* values). */
-export const EROFS_FT = { file: 1, dir: 2, chr: 3, blk: 4, fifo: 5, sock: 6, symlink: 7 } as const;
-
 /** Largest root nid the 16-bit superblock field can hold. */
 export const EROFS_ROOT_NID_MAX = 0xffff;

@@ -17,6 +17,8 @@ export class DataArea {
   private readonly stage: Buffer;
   private stageStart: number;
   private stageBlocks = 0;
+  /** Per staged block, whether it is all zero (tested once, when staged). */
+  private readonly stageZero: Uint8Array;
   /** One file is written at a time: its partial-block carry lives here, not per file. */
   readonly carry: Buffer;
 
@@ -29,6 +31,7 @@ export class DataArea {
     this.next = firstBlock;
     this.stageStart = firstBlock;
     this.stage = Buffer.alloc(Math.max(STAGE_BYTES, blockSize));
+    this.stageZero = new Uint8Array(this.stage.length / blockSize);
     this.carry = Buffer.alloc(blockSize);
   }
 
@@ -38,9 +41,10 @@ export class DataArea {
     const at = this.stageBlocks * this.blockSize;
     this.stage.set(bytes, at);
     if (bytes.length < this.blockSize) this.stage.fill(0, at + bytes.length, at + this.blockSize);
-    this.stageBlocks++;
+    const zero = isZero(this.stage, at, this.blockSize);
+    this.stageZero[this.stageBlocks++] = zero ? 1 : 0;
     this.next++;
-    return !isZero(this.stage, at, this.blockSize);
+    return !zero;
   }
 
   /** Appends whole blocks; long runs skip the staging copy. */
@@ -50,7 +54,7 @@ export class DataArea {
       return;
     }
     this.flush();
-    this.writeRuns(bytes, this.next);
+    this.writeRuns(bytes, this.next, (i) => isZero(bytes, i * this.blockSize, this.blockSize));
     this.next += bytes.length / this.blockSize;
     this.stageStart = this.next;
   }
@@ -67,21 +71,21 @@ export class DataArea {
   }
 
   flush(): void {
-    this.writeRuns(this.stage.subarray(0, this.stageBlocks * this.blockSize), this.stageStart);
+    this.writeRuns(this.stage.subarray(0, this.stageBlocks * this.blockSize), this.stageStart, (i) => this.stageZero[i] === 1);
     this.stageStart += this.stageBlocks;
     this.stageBlocks = 0;
   }
 
-  /** Writes whole blocks starting at block `first`, skipping all-zero ones. */
-  private writeRuns(bytes: Uint8Array, first: number): void {
+  /** Writes whole blocks starting at block `first`, skipping the all-zero ones (`zero(i)` of block i). */
+  private writeRuns(bytes: Uint8Array, first: number, zero: (i: number) => boolean): void {
     const bs = this.blockSize;
     const blocks = bytes.length / bs;
     this.fingerprint?.update(bytes);
     let run = -1;
     for (let i = 0; i <= blocks; i++) {
-      const zero = i === blocks || isZero(bytes, i * bs, bs);
-      if (!zero && run < 0) run = i;
-      if (zero && run >= 0) {
+      const hole = i === blocks || zero(i);
+      if (!hole && run < 0) run = i;
+      if (hole && run >= 0) {
         this.out.write(bytes.subarray(run * bs, i * bs), (first + run) * bs);
         run = -1;
       }

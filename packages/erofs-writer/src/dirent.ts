@@ -13,24 +13,22 @@ export interface DirentSource {
  * How a directory's entries split into blocks: each block holds struct erofs_dirent records
  * (nid, nameoff, file_type) followed by their names. Entries are sorted by name bytes over the
  * whole directory, "." and ".." included, because the kernel binary-searches the blocks and then
- * each block (fs/erofs/namei.c). Returns the entry count of each block.
+ * each block (fs/erofs/namei.c). Returns where each block starts: block b holds names
+ * [starts[b], starts[b + 1]); the last element is the name count.
  */
 export function splitDirBlocks(sortedNames: readonly ByteString[], blockSize: number): number[] {
-  const counts: number[] = [];
-  let count = 0;
+  const starts = [0];
   let used = 0;
-  for (const name of sortedNames) {
+  sortedNames.forEach((name, i) => {
     const need = EROFS_DIRENT_SIZE + name.length;
-    if (count > 0 && used + need > blockSize) {
-      counts.push(count);
-      count = 0;
+    if (i > starts[starts.length - 1]! && used + need > blockSize) {
+      starts.push(i);
       used = 0;
     }
-    count++;
     used += need;
-  }
-  if (count > 0) counts.push(count);
-  return counts;
+  });
+  if (sortedNames.length > 0) starts.push(sortedNames.length);
+  return starts;
 }
 
 /** Bytes used by a block holding these names. */

@@ -1,9 +1,8 @@
 import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
-import { bytesOf, displayName, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
+import { bytesOf, displayName, fileTypeCode, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
 import type { ChunkRef } from './chunk.js';
 import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
 import {
-  EROFS_FT,
   EROFS_INODE_CHUNK_BASED,
   EROFS_INODE_FLAT_INLINE,
   EROFS_INODE_FLAT_PLAIN,
@@ -60,8 +59,8 @@ interface Node {
   i_u: number;
   tail?: Tail;
   chunks?: { refs: ChunkRef[]; indexes: boolean };
-  /** Directory: entries (names sorted, "." and ".." included) and entries per block. */
-  dir?: { names: ByteString[]; perBlock: number[] };
+  /** Directory: entries (names sorted, "." and ".." included) and where each block's entries start (splitDirBlocks). */
+  dir?: { names: ByteString[]; starts: number[] };
   /** Blocks of this inode's content stored outside the data pass (directory and symlink blocks). */
   extra?: { blkaddr: number; blocks: number };
   recordOffset: number;
@@ -117,7 +116,7 @@ export class Layout {
     for (let q = 0; q < queue.length; q++) {
       const { dir, node } = queue[q]!;
       const names = sortedNames(dir);
-      node.dir = { names: withDots(names), perBlock: [] };
+      node.dir = { names: withDots(names), starts: [] };
       for (const name of names) add(dir.entries.get(name)!, node, name);
     }
     this.epoch = opts.epoch ?? commonMtime(this.nodes);
@@ -193,12 +192,12 @@ export class Layout {
       }
       case 'dir': {
         const names = node.dir!.names;
-        const perBlock = splitDirBlocks(names, bs);
-        const lastNames = names.slice(names.length - perBlock[perBlock.length - 1]!);
-        const lastBytes = dirBlockBytes(lastNames);
-        size = (perBlock.length - 1) * bs + lastBytes;
-        node.dir!.perBlock = perBlock;
-        this.contentLayout(node, perBlock.length, lastBytes, { kind: 'dir', length: lastBytes });
+        const starts = splitDirBlocks(names, bs);
+        const blocks = starts.length - 1;
+        const lastBytes = dirBlockBytes(names.slice(starts[blocks - 1]));
+        size = (blocks - 1) * bs + lastBytes;
+        node.dir!.starts = starts;
+        this.contentLayout(node, blocks, lastBytes, { kind: 'dir', length: lastBytes });
         break;
       }
       case 'symlink': {
@@ -308,7 +307,7 @@ export class Layout {
         const unit = chunkEntrySize(node.chunks.indexes);
         encodeChunks(node.chunks.refs, node.chunks.indexes, buf, Math.ceil(contentAt / unit) * unit);
       } else if (node.tail?.kind === 'dir') {
-        this.encodeDirBlock(node, node.dir!.perBlock.length - 1, buf, contentAt);
+        this.encodeDirBlock(node, node.dir!.starts.length - 2, buf, contentAt);
       } else if (node.tail?.kind === 'bytes') {
         node.tail.bytes.copy(buf, contentAt);
       } else if (node.tail?.kind === 'scratch') {
@@ -331,12 +330,10 @@ export class Layout {
   /** Directory block `b`: its entries with the nids they now have. */
   private encodeDirBlock(node: Node, b: number, buf: Buffer, off: number): void {
     const dir = node.inode as DirInode;
-    const { names, perBlock } = node.dir!;
-    let first = 0;
-    for (let i = 0; i < b; i++) first += perBlock[i]!;
-    const entries: DirentSource[] = names.slice(first, first + perBlock[b]!).map((name) => {
+    const { names, starts } = node.dir!;
+    const entries: DirentSource[] = names.slice(starts[b], starts[b + 1]).map((name) => {
       const target = name === '.' ? node : name === '..' ? node.parent! : this.nodeOf(dir.entries.get(name)!);
-      return { name, nid: target.nid, file_type: EROFS_FT[target.inode.type] };
+      return { name, nid: target.nid, file_type: fileTypeCode(target.inode.type) };
     });
     encodeDirBlock(entries, buf, off);
   }

@@ -22,7 +22,7 @@ import { Prefetcher } from './prefetch.js';
 import { RegionWriter } from './region-writer.js';
 import { ScratchFile } from './scratch-file.js';
 import { checksummedEnd, encodeSuperBlock, sealSuperBlock } from './superblock.js';
-import { encodeXattr } from './xattr.js';
+import { xattrEntrySize } from './xattr.js';
 import type { LongPrefix } from './xattr-prefix.js';
 import { encodeLongPrefixes, parseLongPrefixes } from './xattr-prefix.js';
 
@@ -165,9 +165,13 @@ class ImageBuilder {
   /** A sink for one regular file; its tail goes inline when the inode record will surely fit a block. */
   sink(size: number, xattrs: Map<string, Uint8Array>, path: ByteString): FileSink {
     const bs = this.geo.blockSize;
+    // At most this many xattr bytes (none shared); the layout encodes them.
     let ibody = 0;
-    for (const [name, value] of xattrs) ibody += encodeXattr(name, value, this.geo.longPrefixes, displayName(path)).entry.length;
-    if (ibody > 0) ibody += EROFS_XATTR_IBODY_HEADER_SIZE;
+    if (xattrs.size > 0) {
+      const where = displayName(path);
+      ibody = EROFS_XATTR_IBODY_HEADER_SIZE;
+      for (const [name, value] of xattrs) ibody += xattrEntrySize(name, value, this.geo.longPrefixes, where);
+    }
     const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
     this.files++;
     this.dataBytes += size;

@@ -33,18 +33,26 @@ export interface EncodedXattr {
   filterBit: number;
 }
 
+/** How an xattr is stored: e_name_index, its short prefix, the name bytes stored from `suffixStart` on, the entry size. */
+interface StoredName {
+  index: number;
+  base: (typeof shortPrefixes)[number];
+  nameBytes: Buffer;
+  suffixStart: number;
+  /** struct erofs_xattr_entry + name suffix + value, padded to 4 bytes. */
+  size: number;
+}
+
 /**
- * Encodes an xattr. Names take the longest matching prefix (long prefixes first); a name no
- * prefix covers cannot be stored by EROFS and is an error naming it.
+ * Where an xattr's name goes: the longest matching prefix (long prefixes first). A name no prefix
+ * covers, or a name or value too long, cannot be stored by EROFS and is an error naming it.
  */
-export function encodeXattr(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): EncodedXattr {
+function storedName(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): StoredName {
   const nameBytes = Buffer.from(name, 'utf8');
-  let index = -1;
-  let suffixStart = 0;
   const base = shortPrefixes.find((p) => (p.exact ? name === p.prefix : name.startsWith(p.prefix)));
   if (!base) throw new InputError(where, `xattr ${name}: EROFS stores only user., trusted., security. and POSIX ACL xattrs`);
-  index = base.index;
-  suffixStart = Buffer.byteLength(base.prefix);
+  let index: number = base.index;
+  let suffixStart = Buffer.byteLength(base.prefix);
   let best = -1;
   longPrefixes.forEach((p, i) => {
     if (name.startsWith(p.full) && (best < 0 || p.full.length > longPrefixes[best]!.full.length)) best = i;
@@ -53,10 +61,21 @@ export function encodeXattr(name: string, value: Uint8Array, longPrefixes: reado
     index = EROFS_XATTR_LONG_PREFIX | best;
     suffixStart = Buffer.byteLength(longPrefixes[best]!.full);
   }
-  const suffix = nameBytes.subarray(suffixStart);
-  if (suffix.length > EROFS_NAME_LEN) throw new InputError(where, `xattr ${name}: name longer than ${EROFS_NAME_LEN} bytes after its prefix`);
+  const suffixLength = nameBytes.length - suffixStart;
+  if (suffixLength > EROFS_NAME_LEN) throw new InputError(where, `xattr ${name}: name longer than ${EROFS_NAME_LEN} bytes after its prefix`);
   if (value.length > 0xffff) throw new InputError(where, `xattr ${name}: value larger than 65535 bytes`);
-  const size = (EROFS_XATTR_ENTRY_SIZE + suffix.length + value.length + 3) & ~3;
+  return { index, base, nameBytes, suffixStart, size: (EROFS_XATTR_ENTRY_SIZE + suffixLength + value.length + 3) & ~3 };
+}
+
+/** Bytes an xattr's entry takes (what encodeXattr(...).entry.length is), with the same checks. */
+export function xattrEntrySize(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): number {
+  return storedName(name, value, longPrefixes, where).size;
+}
+
+/** Encodes an xattr (see storedName for where its name goes and what is refused). */
+export function encodeXattr(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): EncodedXattr {
+  const { index, base, nameBytes, suffixStart, size } = storedName(name, value, longPrefixes, where);
+  const suffix = nameBytes.subarray(suffixStart);
   const entry = Buffer.alloc(size);
   entry.writeUInt8(suffix.length, 0);
   entry.writeUInt8(index, 1);

@@ -89,14 +89,14 @@ describe('inodes (erofs_inode_compact / erofs_inode_extended)', () => {
 describe('directory blocks (erofs_dirent)', () => {
   it('fills blocks greedily, never past the block size, keeping the given (sorted) order', () => {
     const names = Array.from({ length: 500 }, (_, i) => utf8(`name-${String(i).padStart(4, '0')}-${'x'.repeat(i % 50)}`));
-    const counts = splitDirBlocks(names, 512);
-    expect(counts.reduce((a, b) => a + b, 0)).toBe(500);
-    let i = 0;
-    for (const c of counts) {
-      const block = names.slice(i, i + c);
+    const starts = splitDirBlocks(names, 512);
+    expect([starts[0], starts[starts.length - 1]]).toEqual([0, 500]);
+    for (let b = 0; b + 1 < starts.length; b++) {
+      const [i, end] = [starts[b]!, starts[b + 1]!];
+      expect(end).toBeGreaterThan(i);
+      const block = names.slice(i, end);
       expect(dirBlockBytes(block)).toBeLessThanOrEqual(512);
-      if (i + c < names.length) expect(dirBlockBytes([...block, names[i + c]!])).toBeGreaterThan(512);
-      i += c;
+      if (end < names.length) expect(dirBlockBytes([...block, names[end]!])).toBeGreaterThan(512);
     }
   });
   it('encodes nid, nameoff and file type, names packed after the dirents', () => {

@@ -81,13 +81,6 @@ export const EXT4_DIR_ENTRY_HEADER = 8;
 /** struct ext4_dir_entry_tail: a fake 12-byte dirent holding the leaf block checksum. */
 export const EXT4_DIR_TAIL_SIZE = 12;
 export const EXT4_DIR_TAIL_FT = 0xde;
-export const EXT4_FT_REG_FILE = 1;
-export const EXT4_FT_DIR = 2;
-export const EXT4_FT_CHRDEV = 3;
-export const EXT4_FT_BLKDEV = 4;
-export const EXT4_FT_FIFO = 5;
-export const EXT4_FT_SOCK = 6;
-export const EXT4_FT_SYMLINK = 7;
 /** A directory with this many links or more stores i_links_count = 1 (dir_nlink). */
 export const EXT4_LINK_MAX = 65000;
 export const DX_HASH_HALF_MD4 = 1;

@@ -1,11 +1,12 @@
-import { EXT4_DIR_ENTRY_HEADER, EXT4_DIR_TAIL_FT, EXT4_DIR_TAIL_SIZE, EXT4_FT_DIR } from './constants.js';
+import { fileTypeCode } from '@fstools/fstree';
+import { EXT4_DIR_ENTRY_HEADER, EXT4_DIR_TAIL_FT, EXT4_DIR_TAIL_SIZE } from './constants.js';
 import { ext4Chksum } from './csum.js';
 
 /** One name in a directory. */
 export interface DirEntry {
   name: Uint8Array;
   ino: number;
-  /** EXT4_FT_* (written only with the filetype feature). */
+  /** EXT4_FT_*, fstree's fileTypeCode (written only with the filetype feature). */
   fileType: number;
 }
 
@@ -48,8 +49,8 @@ export function packEntries(entries: DirEntry[], space: number): DirEntry[][] {
 /** "." and ".." of a directory, first in its first block. */
 export function dotEntries(ino: number, parent: number): DirEntry[] {
   return [
-    { name: Uint8Array.of(0x2e), ino, fileType: EXT4_FT_DIR },
-    { name: Uint8Array.of(0x2e, 0x2e), ino: parent, fileType: EXT4_FT_DIR },
+    { name: Uint8Array.of(0x2e), ino, fileType: fileTypeCode('dir') },
+    { name: Uint8Array.of(0x2e, 0x2e), ino: parent, fileType: fileTypeCode('dir') },
   ];
 }
 

@@ -78,7 +78,7 @@ export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: Inod
   // With metadata_csum_seed, s_checksum_seed holds this same value, fixed at mkfs time.
   const fsSeed = geo.features.has('metadata_csum') ? csumSeedOfUuid(id.uuid) : undefined;
   const writeBlock: BlockWriter = (pblk, data) => image.write(pblk * geo.blockSize, data);
-  const records = new InodeTableWriter(image, fixed, fsSeed);
+  const records = new InodeTableWriter(image, fixed);
   const reserved = reservedInodes(fixed, id, fsSeed, writeBlock);
   for (const block of placement.xattrBlocks) {
     const data = encodeXattrBlock(block.list, geo.blockSize, block.refcount);
@@ -88,7 +88,8 @@ export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: Inod
   // Records go out in inode order (a group's table is gathered, then written).
   let next = 0;
   for (let ino = 1; ino <= table.lastIno; ino++) {
-    if (reserved.records.has(ino)) records.put(ino, reserved.records.get(ino), false);
+    const r = reserved.records.get(ino);
+    if (r) records.put(ino, r.fields, false, r.seed);
     else if (placement.placed[next]?.t.ino === ino) emitInode(placement.placed[next++]!, fixed, id, fsSeed, records, writeBlock);
   }
   records.finish(table.lastIno);
@@ -109,27 +110,30 @@ export function emitFilesystem(image: ImageFile, fixed: FixedLayout, table: Inod
  * written without), the bad-block inode dated, the resize inode and the journal, whose blocks are
  * written here. Also s_jnl_blocks.
  */
-function reservedInodes(fixed: FixedLayout, id: Identity, fsSeed: number | undefined, writeBlock: BlockWriter): { records: Map<number, InodeFields | undefined>; jnlBlocks: Uint32Array } {
+function reservedInodes(fixed: FixedLayout, id: Identity, fsSeed: number | undefined, writeBlock: BlockWriter): { records: Map<number, ReservedRecord>; jnlBlocks: Uint32Array } {
   const geo = fixed.geo;
   const bs = geo.blockSize;
   const now: Timestamp = { sec: id.now, nsec: 0 };
-  const records = new Map<number, InodeFields | undefined>();
-  for (let ino = 1; ino < EXT4_GOOD_OLD_FIRST_INO; ino++) if (ino !== EXT4_ROOT_INO) records.set(ino, fsSeed !== undefined ? zeroInode() : undefined);
-  records.set(EXT4_BAD_INO, { ...zeroInode(), i_atime: now, i_ctime: now, i_mtime: now });
+  const records = new Map<number, ReservedRecord>();
+  const set = (ino: number, fields: InodeFields | undefined, seed = inodeSeed(fsSeed, ino)): void => {
+    records.set(ino, { fields, seed });
+  };
+  for (let ino = 1; ino < EXT4_GOOD_OLD_FIRST_INO; ino++) if (ino !== EXT4_ROOT_INO) set(ino, fsSeed !== undefined ? zeroInode() : undefined);
+  set(EXT4_BAD_INO, { ...zeroInode(), i_atime: now, i_ctime: now, i_mtime: now });
   if (geo.features.has('resize_inode')) {
     const r = buildResizeInode(geo, fixed.resizeDind);
     for (const b of r.blocks) writeBlock(b.pblk, b.data);
-    records.set(EXT4_RESIZE_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: r.size, i_blocks: r.blockCount * (bs / 512), i_block: r.iBlock });
+    set(EXT4_RESIZE_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: r.size, i_blocks: r.blockCount * (bs / 512), i_block: r.iBlock });
   }
   const jnlBlocks = new Uint32Array(17);
   const j = fixed.journal;
   if (!j) return { records, jnlBlocks };
   writeBlock(j.extents[0]!.pblk, encodeJournalSuperblock(bs, geo.journalBlocks, id.uuid));
-  const seed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, EXT4_JOURNAL_INO, 0) : undefined;
+  const seed = inodeSeed(fsSeed, EXT4_JOURNAL_INO);
   const map = mapping(j.extents, j.mapBlocks, geo.features.has('extent'), bs, seed, writeBlock);
   if (geo.features.has('extent') && j.mapBlocks.length) keepSplitRemains(map.iBlock, j.extents);
   const size = geo.journalBlocks * bs;
-  records.set(EXT4_JOURNAL_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: size, i_blocks: (geo.journalBlocks + j.mapBlocks.length) * (bs / 512), i_flags: map.flags, i_block: map.iBlock });
+  set(EXT4_JOURNAL_INO, { ...largeInode(geo.inodeSize, now), i_mode: 0o100600, i_links_count: 1, i_size: size, i_blocks: (geo.journalBlocks + j.mapBlocks.length) * (bs / 512), i_flags: map.flags, i_block: map.iBlock }, seed);
   // s_jnl_blocks: a backup of i_block, then i_size_high and i_size.
   const words = new DataView(map.iBlock.buffer, map.iBlock.byteOffset, EXT4_N_BLOCKS * 4);
   for (let i = 0; i < EXT4_N_BLOCKS; i++) jnlBlocks[i] = words.getUint32(i * 4, true);
@@ -142,7 +146,7 @@ function reservedInodes(fixed: FixedLayout, id: Identity, fsSeed: number | undef
 function emitInode(p: PlacedInode, fixed: FixedLayout, id: Identity, fsSeed: number | undefined, records: InodeTableWriter, writeBlock: BlockWriter): void {
   const geo = fixed.geo;
   const bs = geo.blockSize;
-  const seed = fsSeed !== undefined ? inodeCsumSeed(fsSeed, p.t.ino, 0) : undefined;
+  const seed = inodeSeed(fsSeed, p.t.ino);
   const inode = p.t.inode;
   let flags = 0;
   let iBlock: Uint8Array = new Uint8Array(EXT4_N_BLOCKS * 4);
@@ -197,7 +201,19 @@ function emitInode(p: PlacedInode, fixed: FixedLayout, id: Identity, fsSeed: num
       ...(p.t.xattrsInInode.length ? { xattrs: encodeInodeXattrs(p.t.xattrsInInode, geo.inodeSize - EXT4_INODE_LARGE_SIZE) } : {}),
     },
     inode.type === 'dir',
+    seed,
   );
+}
+
+/** A reserved inode's record (none written when undefined) and its checksum seed. */
+interface ReservedRecord {
+  fields: InodeFields | undefined;
+  seed: number | undefined;
+}
+
+/** The checksum seed of inode `ino` under metadata_csum (its i_generation is always 0 here). */
+function inodeSeed(fsSeed: number | undefined, ino: number): number | undefined {
+  return fsSeed === undefined ? undefined : inodeCsumSeed(fsSeed, ino, 0);
 }
 
 function zeroInode(): InodeFields {
@@ -277,15 +293,14 @@ class InodeTableWriter {
   constructor(
     private readonly image: ImageFile,
     private readonly fixed: FixedLayout,
-    private readonly seed: number | undefined,
   ) {
     const geo = fixed.geo;
     this.buf = new Uint8Array(geo.inodesPerGroup * geo.inodeSize);
     this.dirs = new Array(geo.groupCount).fill(0);
   }
 
-  /** Records inode `ino`; numbers must come in ascending order. */
-  put(ino: number, fields: InodeFields | undefined, isDir: boolean): void {
+  /** Records inode `ino` (checksummed with its seed, if any); numbers must come in ascending order. */
+  put(ino: number, fields: InodeFields | undefined, isDir: boolean, seed: number | undefined): void {
     const geo = this.fixed.geo;
     const g = Math.floor((ino - 1) / geo.inodesPerGroup);
     if (g !== this.group) {
@@ -295,7 +310,7 @@ class InodeTableWriter {
       this.top = 0;
     }
     const idx = (ino - 1) % geo.inodesPerGroup;
-    if (fields) encodeInode(this.buf, idx * geo.inodeSize, geo.inodeSize, fields, ino, this.seed);
+    if (fields) encodeInode(this.buf, idx * geo.inodeSize, geo.inodeSize, fields, seed);
     this.top = Math.max(this.top, idx + 1);
     if (isDir) this.dirs[g]!++;
   }

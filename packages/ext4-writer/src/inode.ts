@@ -1,5 +1,5 @@
 import { EXT4_GOOD_OLD_INODE_SIZE } from './constants.js';
-import { ext4Chksum, ext4ChksumU32 } from './csum.js';
+import { ext4Chksum } from './csum.js';
 
 /** A timestamp as seconds since the epoch and nanoseconds. */
 export interface Timestamp {
@@ -51,11 +51,12 @@ const lo32 = (v: number): number => v % 2 ** 32;
 const hi32 = (v: number): number => Math.floor(v / 2 ** 32);
 
 /**
- * Writes an inode of `inodeSize` bytes at `off` (ext4 docs, "Index Nodes"). With a checksum seed
- * the inode checksum is crc32c(seed, ino, i_generation, inode with both checksum fields zeroed);
- * its high half is stored only when i_extra_isize covers i_checksum_hi.
+ * Writes an inode of `inodeSize` bytes at `off` (ext4 docs, "Index Nodes"). With the inode's
+ * checksum seed (csum.ts inodeCsumSeed: fs seed, inode number, i_generation) the inode checksum is
+ * crc32c(seed, inode with both checksum fields zeroed); its high half is stored only when
+ * i_extra_isize covers i_checksum_hi.
  */
-export function encodeInode(out: Uint8Array, off: number, inodeSize: number, f: InodeFields, ino: number, csumSeed: number | undefined): void {
+export function encodeInode(out: Uint8Array, off: number, inodeSize: number, f: InodeFields, csumSeed: number | undefined): void {
   const b = out.subarray(off, off + inodeSize);
   b.fill(0);
   const dv = new DataView(b.buffer, b.byteOffset, inodeSize);
@@ -91,17 +92,16 @@ export function encodeInode(out: Uint8Array, off: number, inodeSize: number, f: 
     }
     if (f.xattrs) b.set(f.xattrs, EXT4_GOOD_OLD_INODE_SIZE + f.i_extra_isize);
   }
-  if (csumSeed !== undefined) setInodeCsum(b, ino, csumSeed);
+  if (csumSeed !== undefined) setInodeCsum(b, csumSeed);
 }
 
 /** Fills in i_checksum_lo (and i_checksum_hi when i_extra_isize reaches it) of an encoded inode. */
-function setInodeCsum(b: Uint8Array, ino: number, csumSeed: number): void {
+function setInodeCsum(b: Uint8Array, csumSeed: number): void {
   const dv = new DataView(b.buffer, b.byteOffset, b.length);
   const hasHi = b.length > EXT4_GOOD_OLD_INODE_SIZE && dv.getUint16(0x80, true) >= 4;
   dv.setUint16(0x7c, 0, true);
   if (hasHi) dv.setUint16(0x82, 0, true);
-  const generation = dv.getUint32(0x64, true);
-  const crc = ext4Chksum(ext4ChksumU32(ext4ChksumU32(csumSeed, ino), generation), b);
+  const crc = ext4Chksum(csumSeed, b);
   dv.setUint16(0x7c, crc & 0xffff, true);
   if (hasHi) dv.setUint16(0x82, crc >>> 16, true);
 }

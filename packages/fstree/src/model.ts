@@ -95,6 +95,23 @@ const typeBits: Record<InodeType, number> = {
   sock: S_IFSOCK,
 };
 
+/**
+ * Directory entry file types: the kernel's FT_* numbering (include/linux/fs_types.h), which ext4's
+ * EXT4_FT_* and EROFS's EROFS_FT_* both use. 0 is FT_UNKNOWN.
+ */
+const fileTypeCodes: Record<InodeType, number> = { file: 1, dir: 2, chr: 3, blk: 4, fifo: 5, sock: 6, symlink: 7 };
+const typesByCode = new Map(Object.entries(fileTypeCodes).map(([type, code]) => [code, type as InodeType]));
+
+/** The directory entry file type (FT_*) of an inode type. */
+export function fileTypeCode(type: InodeType): number {
+  return fileTypeCodes[type];
+}
+
+/** The inode type of a directory entry file type, or undefined for FT_UNKNOWN and unknown values. */
+export function typeOfFileType(code: number): InodeType | undefined {
+  return typesByCode.get(code);
+}
+
 /** st_mode of an inode: type bits | permission bits. */
 export function fullMode(inode: Inode): number {
   return typeBits[inode.type] | (inode.mode & 0o7777);

@@ -1,15 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, DirInode, FsTree, Inode } from '@fstools/fstree';
-import { bytesOf, displayName, InputError, makeDir, sortedNames } from '@fstools/fstree';
+import { bytesOf, displayName, fileTypeCode, InputError, makeDir, sortedNames } from '@fstools/fstree';
 import {
   EXT4_FAST_SYMLINK_MAX,
-  EXT4_FT_BLKDEV,
-  EXT4_FT_CHRDEV,
-  EXT4_FT_DIR,
-  EXT4_FT_FIFO,
-  EXT4_FT_REG_FILE,
-  EXT4_FT_SOCK,
-  EXT4_FT_SYMLINK,
   EXT4_GOOD_OLD_FIRST_INO,
   EXT4_GOOD_OLD_INODE_SIZE,
   EXT4_INODE_LARGE_SIZE,
@@ -62,25 +55,6 @@ export interface InodeTable {
 
 export function dirFormat(blockSize: number, features: ReadonlySet<Feature>): DirBlockFormat {
   return { blockSize, csum: features.has('metadata_csum'), filetype: features.has('filetype') };
-}
-
-export function fileType(inode: Inode): number {
-  switch (inode.type) {
-    case 'file':
-      return EXT4_FT_REG_FILE;
-    case 'dir':
-      return EXT4_FT_DIR;
-    case 'symlink':
-      return EXT4_FT_SYMLINK;
-    case 'chr':
-      return EXT4_FT_CHRDEV;
-    case 'blk':
-      return EXT4_FT_BLKDEV;
-    case 'fifo':
-      return EXT4_FT_FIFO;
-    case 'sock':
-      return EXT4_FT_SOCK;
-  }
 }
 
 /** A directory's children in byte order, with their inodes. */
@@ -178,7 +152,7 @@ export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
       const entries: DirEntry[] = children.names.map((name, i) => {
         const child = children.inodes[i]!;
         if (child.type === 'dir') subdirs++;
-        return { name: bytesOf(name), ino: num.numbers.get(child)!, fileType: fileType(child) };
+        return { name: bytesOf(name), ino: num.numbers.get(child)!, fileType: fileTypeCode(child.type) };
       });
       t.links = 2 + subdirs;
       if (t.links > EXT4_LINK_MAX) {
