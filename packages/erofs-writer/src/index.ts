@@ -1,2 +1,2 @@
-export type { ErofsOptions, ErofsResult, TarOptions } from './writer.js';
+export type { ErofsOptions, ErofsResult, TarOptions, TarResult } from './writer.js';
 export { checkErofsOptions, writeErofs, writeErofsFromTar, writeErofsFromTarEntries } from './writer.js';

@@ -61,6 +61,18 @@ export interface ErofsResult {
   uuid: string;
 }
 
+/** What writing from a tar made: the tree the image holds, and where its files' bytes went. */
+export interface TarResult extends ErofsResult {
+  /** The image's tree; regular files' data is {kind: 'stored'} (streamed into the image). */
+  tree: FsTree;
+  /**
+   * Byte offset in the image where a regular file's data starts, when it is one contiguous
+   * block-aligned run (FLAT_PLAIN, as with inlineData off); undefined for a tail kept inline,
+   * chunks, or an empty file.
+   */
+  flatOffset(data: FileData): number | undefined;
+}
+
 export interface TarOptions extends ErofsOptions {
   /** 'overlay' turns OCI whiteouts into overlayfs form (like mkfs.erofs --aufs); default keeps them as files. */
   whiteouts?: 'keep' | 'overlay';
@@ -101,12 +113,12 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
  * Writes an EROFS image from a tar stream (plain, gzip or zstd, by magic), writing each file's
  * blocks as the archive streams past and keeping only metadata in memory.
  */
-export function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
+export function writeErofsFromTar(source: AsyncIterable<Uint8Array>, archive: string, output: string, opts: TarOptions = {}): Promise<TarResult> {
   return writeErofsFromTarEntries(readTar(decompress(source, archive), archive), archive, output, opts);
 }
 
 /** The same from tar members already parsed (and perhaps rewritten) by the caller, in order. */
-export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, output: string, opts: TarOptions = {}): Promise<ErofsResult> {
+export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>, archive: string, output: string, opts: TarOptions = {}): Promise<TarResult> {
   const b = ImageBuilder.start(output, opts);
   try {
     const tree = await treeFromTarEntries(entries, archive, {
@@ -124,7 +136,7 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
         return data;
       },
     });
-    return await b.finish(tree);
+    return { ...(await b.finish(tree)), tree, flatOffset: (data) => b.flatOffset(data) };
   } catch (err) {
     b.abort();
     throw err;
@@ -177,6 +189,12 @@ class ImageBuilder {
     this.dataBytes += size;
     this.opts.progress?.(this.files, this.dataBytes);
     return new FileSink(this.area, this.scratch, size, { inlineTail, chunkBits: this.geo.chunkBits });
+  }
+
+  /** See TarResult.flatOffset. */
+  flatOffset(data: FileData): number | undefined {
+    const p = this.placements.get(data);
+    return p && p.blocks > 0 && !p.tail && !p.chunks ? p.blkaddr * this.geo.blockSize : undefined;
   }
 
   async finish(tree: FsTree): Promise<ErofsResult> {

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { InputError } from '@fstools/fstree';
-import type { FsTree, ImageDevice } from '@fstools/fstree';
+import { FsTree, InputError } from '@fstools/fstree';
+import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
 import { writeFsmeta, writeStandalone } from './fsmeta.js';
@@ -10,6 +10,7 @@ import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
 import { checkLayerBlob } from './layer-blob.js';
+import type { LayerImageTree } from './layer-image.js';
 import { layerImageTree, readLayerIdentity } from './layer-image.js';
 import { LayerPool } from './layer-pool.js';
 import type { LayerLimits } from './limits.js';
@@ -88,19 +89,19 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   let image: ResolvedImage | undefined;
   let blobs: LayerBlob[];
   let scratch: string | undefined;
-  // A layer image is read back as soon as it is done, while other layers are still converting.
-  const readBack = new Map<number, { tree: FsTree; device: ImageDevice }>();
+  // A layer image's tree: the one it was just written from, or else read back from the image as
+  // soon as the layer is done, while other layers are still converting.
+  const trees = new Map<number, LayerImageTree>();
   const labelOf = (i: number, b: LayerBlob): string => `${image?.name ?? ('layers' in input ? input.layers[0] : '')}: ${image?.layers[i]?.label ?? layerLabel(i, b.path)}`;
-  const read = (i: number, b: LayerBlob): { tree: FsTree; device: ImageDevice } => {
-    let got = readBack.get(i);
-    if (!got) {
-      try {
-        got = layerImageTree(b.path, b.diffId.replace(/^sha256:/, ''));
-      } catch (err) {
-        throw err instanceof InputError ? new InputError(labelOf(i, b), err.problem) : err;
-      }
-      readBack.set(i, got);
+  const read = (i: number, b: LayerBlob): LayerImageTree => {
+    let got = trees.get(i);
+    if (got) return got;
+    try {
+      got = b.written ? { tree: new FsTree(b.written.root), device: b.written.device } : layerImageTree(b.path, b.diffId);
+    } catch (err) {
+      throw err instanceof InputError ? new InputError(labelOf(i, b), err.problem) : err;
     }
+    trees.set(i, got);
     return got;
   };
   if (rebuild) {

@@ -6,8 +6,9 @@ import { formatUuid, InputError } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
 import { layerName, layerTar, normalizedLayer, verifiedBlob } from './layer-stream.js';
+import type { DirInode, ImageDevice } from '@fstools/fstree';
 import type { LayerIdentity } from './layer-image.js';
-import { readLayerIdentity } from './layer-image.js';
+import { layerDevice, readLayerIdentity, writtenLayerTree } from './layer-image.js';
 
 /** Block size of layer images and fsmeta (the page size the kernel mounts them with). */
 export const BLOCK_SIZE = 4096;
@@ -39,6 +40,8 @@ export interface LayerBlob {
   bytes: number;
   reused: boolean;
   seconds: number;
+  /** A freshly written image's tree (see writtenLayerTree), so it need not be read back. */
+  written?: { root: DirInode; device: ImageDevice };
 }
 
 /**
@@ -71,7 +74,8 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
       label: LAYER_LABEL,
     });
     renameSync(tmp, path);
-    return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds() };
+    const written = writtenLayerTree(r.tree, layerDevice(path, diffId, BLOCK_SIZE, r.blocks), r.flatOffset, layerName(image, layer));
+    return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds(), written };
   } catch (err) {
     rmSync(tmp, { force: true });
     // Bytes that fail to parse may simply be the wrong bytes: say so when the blob does not

@@ -5,8 +5,8 @@ import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErofsImage } from '@fstools/erofs-reader';
-import { diffManifests, manifest } from '@fstools/fstree';
-import { fsmerge } from '@fstools/oci-fsmerge';
+import { diffManifests, FsTree, manifest } from '@fstools/fstree';
+import { DEFAULT_LIMITS, ensureLayerBlob, fsmerge, layerImageTree, resolveImage } from '@fstools/oci-fsmerge';
 import type { FsmergeOptions } from '@fstools/oci-fsmerge';
 import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
@@ -120,6 +120,40 @@ describe('the blob dir', () => {
     const repaired = await run(image, { blobDir: blobs });
     expect(repaired.r.layers.map((l) => l.reused)).toEqual([true, false]);
     expect(readFileSync(repaired.r.fsmeta.path).equals(readFileSync(first.fsmeta.path))).toBe(true);
+  });
+});
+
+describe('layer trees', () => {
+  it('a fresh layer hands over the tree it was written from: what its image reads back, data offsets included', async () => {
+    const entries: Entry[] = [
+      { path: 'etc/passwd', data: 'root:x:0:0::/root:/bin/sh\n', mtime: '1700000000123456789' },
+      { path: 'etc/passwd-link', type: 'hardlink', target: 'etc/passwd' },
+      { path: 'usr/bin/tool', data: 'x'.repeat(70_000), mode: 0o4755, xattrs: { 'security.capability': 'cap' } },
+      { path: 'usr/bin/empty', data: '' },
+      { path: 'usr/lib/link', type: 'symlink', target: '../bin/tool' },
+      { path: 'dev/null', type: 'chr', major: 1, minor: 3 },
+      { path: 'run/fifo', type: 'fifo' },
+      { path: 'var/cache/.wh..wh..opq' },
+      { path: 'var/.wh.old' },
+      { path: 'implied/deep/file', data: 'deep', uid: 1000, gid: 1000 },
+    ];
+    const image = fresh('handover');
+    await buildImage([{ ref: 'x:1', layers: [{ entries }] }], image, 'oci');
+    const { name, layers } = await resolveImage(image);
+    const blobs = fresh('blobs');
+    const blob = await ensureLayerBlob(name, layers[0]!, blobs, DEFAULT_LIMITS);
+    expect(blob.reused).toBe(false);
+    const written = new FsTree(blob.written!.root);
+    const read = layerImageTree(blob.path, blob.diffId);
+    expect(blob.written!.device).toEqual(read.device);
+    expect(diffManifests(manifest(read.tree), manifest(written))).toEqual([]);
+    const offsets = (t: FsTree) =>
+      [...t.walk()].flatMap(({ path, inode }) => (inode.type === 'file' && inode.data.kind === 'device' ? [`${path} ${inode.data.offset} ${inode.data.device.tag}`] : [])).sort();
+    expect(offsets(written)).toEqual(offsets(read.tree));
+    expect(offsets(written)).toHaveLength(5);
+    // A reused image has no tree to hand over: it is read back.
+    const again = await ensureLayerBlob(name, layers[0]!, blobs, DEFAULT_LIMITS);
+    expect([again.reused, again.written]).toEqual([true, undefined]);
   });
 });
 
