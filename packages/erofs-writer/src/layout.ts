@@ -244,11 +244,14 @@ export class Layout {
   private deviceChunks(node: Node, device: ImageDevice, offset: number, size: number): void {
     const bs = this.opts.blockSize;
     const id = this.opts.devices.indexOf(device);
-    const where = pathOf(node);
-    if (id < 0) throw new InputError(where, `data refers to device ${device.tag}, which is not among the image's devices`);
-    if (device.blockSize !== bs) throw new InputError(where, `device ${device.tag} has ${device.blockSize}-byte blocks, the image ${bs}`);
-    if (offset % bs !== 0) throw new InputError(where, `data at byte ${offset} of device ${device.tag} is not block aligned`);
-    if (offset + size > device.blocks * bs) throw new InputError(where, `data runs past the end of device ${device.tag}`);
+    // The path is built only for an error: fsmeta has one of these per file.
+    const fail = (problem: string): never => {
+      throw new InputError(pathOf(node), problem);
+    };
+    if (id < 0) fail(`data refers to device ${device.tag}, which is not among the image's devices`);
+    if (device.blockSize !== bs) fail(`device ${device.tag} has ${device.blockSize}-byte blocks, the image ${bs}`);
+    if (offset % bs !== 0) fail(`data at byte ${offset} of device ${device.tag} is not block aligned`);
+    if (offset + size > device.blocks * bs) fail(`data runs past the end of device ${device.tag}`);
     // Chunk size: the smallest power of two covering the file, so one index maps it all.
     let bits = this.opts.blkszbits;
     while (2 ** bits < size) bits++;
