@@ -41,22 +41,39 @@ export class DataArea {
     const at = this.stageBlocks * this.blockSize;
     this.stage.set(bytes, at);
     if (bytes.length < this.blockSize) this.stage.fill(0, at + bytes.length, at + this.blockSize);
-    const zero = isZero(this.stage, at, this.blockSize);
-    this.stageZero[this.stageBlocks++] = zero ? 1 : 0;
-    this.next++;
-    return !zero;
+    return this.staged(1);
   }
 
-  /** Appends whole blocks; long runs skip the staging copy. */
+  /** Appends whole blocks: short runs are copied into the stage at once, long ones written directly. */
   appendBlocks(bytes: Uint8Array): void {
+    const bs = this.blockSize;
     if (bytes.length < DIRECT_BYTES) {
-      for (let p = 0; p < bytes.length; p += this.blockSize) this.appendBlock(bytes.subarray(p, p + this.blockSize));
+      for (let p = 0; p < bytes.length; ) {
+        if (this.stageBlocks * bs === this.stage.length) this.flush();
+        const n = Math.min(this.stage.length - this.stageBlocks * bs, bytes.length - p);
+        this.stage.set(p === 0 && n === bytes.length ? bytes : bytes.subarray(p, p + n), this.stageBlocks * bs);
+        this.staged(n / bs);
+        p += n;
+      }
       return;
     }
     this.flush();
-    this.writeRuns(bytes, this.next, (i) => isZero(bytes, i * this.blockSize, this.blockSize));
-    this.next += bytes.length / this.blockSize;
+    this.writeRuns(bytes, this.next, (i) => isZero(bytes, i * bs, bs));
+    this.next += bytes.length / bs;
     this.stageStart = this.next;
+  }
+
+  /** Takes the `count` blocks just copied after the staged ones, noting which are all zero; says whether any held data. */
+  private staged(count: number): boolean {
+    const bs = this.blockSize;
+    let data = false;
+    for (let i = 0; i < count; i++, this.stageBlocks++) {
+      const zero = isZero(this.stage, this.stageBlocks * bs, bs);
+      this.stageZero[this.stageBlocks] = zero ? 1 : 0;
+      data ||= !zero;
+    }
+    this.next += count;
+    return data;
   }
 
   /** Gives back the blocks from `block` on (they were all zero, so nothing of them was written). */
