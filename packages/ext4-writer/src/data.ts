@@ -48,7 +48,7 @@ export class DataStore {
    * Stores a file of a tree. With `checkHost`, a host file must still have the size and mtime the
    * tree recorded once it has been read (the source must not change during the run).
    */
-  async storeFile(file: FileInode, checkHost: boolean): Promise<StoredData> {
+  storeFile(file: FileInode, checkHost: boolean): StoredData {
     const stored = this.begin();
     const reader = openData(file);
     try {
@@ -60,7 +60,6 @@ export class DataStore {
           reader.read(chunk.subarray(0, valid), pos);
           chunk.fill(0, valid);
           this.process(stored, chunk, pos, valid);
-          await this.image.room();
         }
       }
     } finally {
@@ -86,7 +85,6 @@ export class DataStore {
           this.process(stored, this.buf, pos, CHUNK);
           pos += CHUNK;
           fill = 0;
-          await this.image.room();
         }
       }
     }

@@ -157,7 +157,7 @@ async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: 
   const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
   const storedOf = new Map<FileInode, StoredData>();
   for (const { inode } of numbering.inodes) {
-    if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
+    if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
   }
   const dataDigest = Buffer.alloc(8);
   dataDigest.writeBigUInt64BE(dataHash.digest());
@@ -203,7 +203,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     }
     const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now: s.now, clamp: opts.timestamp, label: s.label, rootOwner: opts.rootOwner });
     const bytes = Math.max(opts.size, opts.fileSize ?? 0);
-    await image.commit(bytes);
+    image.commit(bytes);
     return {
       path: outPath,
       bytes,
@@ -221,7 +221,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {
-    await image.abort();
+    image.abort();
     throw err;
   }
 }
