@@ -1,7 +1,5 @@
 import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
-import { describeSystemError, InputError, writeAll } from '@fstools/fstree';
+import { describeSystemError, InputError, tempBeside, writeAll } from '@fstools/fstree';
 
 const SCRATCH_STAGE = 1 << 20;
 
@@ -16,7 +14,7 @@ export class ScratchFile {
   private readonly fd: number;
 
   constructor(besides: string) {
-    const path = join(dirname(besides), `.${basename(besides)}.${process.pid}.${randomBytes(4).toString('hex')}.scratch`);
+    const path = tempBeside(besides, 'scratch');
     try {
       this.fd = openSync(path, 'wx+', 0o600);
     } catch (err) {

@@ -9,7 +9,15 @@ import { describeSystemError, InputError } from './errors.js';
  * costs a compaction stall. Measured on the large benchmark tree after an mkfs.erofs run: 4 MiB
  * writes 2.4-3.0 s, 64 KiB writes 1.6-1.7 s in every state.
  */
-export const WRITE_PIECE = 64 << 10;
+const WRITE_PIECE = 64 << 10;
+
+/**
+ * A fresh name beside `target` for a file that becomes it, or serves it, later: hidden, and unique
+ * to this process and call ("<dir>/.<name>.<pid>.<random>.<suffix>").
+ */
+export function tempBeside(target: string, suffix = 'tmp'): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+}
 
 /** Writes all of `data` at `pos` in `fd` (retrying short writes); a failure is an InputError naming `name`. */
 export function writeAll(fd: number, data: Uint8Array, pos: number, name: string): void {
@@ -33,13 +41,12 @@ export class OutputFile {
   private constructor(
     readonly target: string,
     private readonly temp: string,
-    /** The temporary file's descriptor, for callers that write on their own (e.g. asynchronously). */
-    readonly fd: number,
+    private readonly fd: number,
   ) {}
 
   /** Creates the temporary file beside `target` (mode 0644 before the umask). */
   static create(target: string): OutputFile {
-    const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+    const temp = tempBeside(target);
     let fd: number;
     try {
       fd = openSync(temp, 'wx', 0o644);

@@ -1,7 +1,6 @@
-import { randomBytes } from 'node:crypto';
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FsTree, InputError } from '@fstools/fstree';
+import { FsTree, InputError, tempBeside } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -150,7 +149,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     const temps: Array<[string, string]> = [];
     const tmpOf = (final: string): string => {
       mkdirSync(dirname(final), { recursive: true });
-      const t = join(dirname(final), `.${basename(final)}.tmp-${process.pid}-${randomBytes(3).toString('hex')}`);
+      const t = tempBeside(final);
       temps.push([t, final]);
       return t;
     };
