@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeErofsFromTarEntries } from '@fstools/erofs-writer';
 import { formatUuid, InputError } from '@fstools/fstree';
@@ -47,8 +46,10 @@ export interface LayerBlob {
 /**
  * Makes sure the blob dir holds the layer's image and returns it. A present image is reused
  * after checking it (size, superblock, recorded diff ID), and the layer's blob is still read and
- * verified (its digest; the diff ID too where no digest is known); otherwise the image is written from the tar to a unique temporary name and renamed
- * into place only after every digest matched, so concurrent runs never see a partial image.
+ * verified (its digest; the diff ID too where no digest is known). Otherwise the image is written
+ * from the tar through the writer's OutputFile, which renames it into place only when complete;
+ * the tar is read to its end, every digest checked, before that, so concurrent runs never see a
+ * partial or unverified image.
  */
 export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir: string, limits: LayerLimits): Promise<LayerBlob> {
   const started = process.hrtime.bigint();
@@ -64,20 +65,17 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
     return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
   }
   mkdirSync(blobDir, { recursive: true });
-  const tmp = join(blobDir, `.tmp-${diffId.slice(7, 19)}-${process.pid}-${randomBytes(4).toString('hex')}.erofs`);
   try {
-    const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), tmp, {
+    const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), path, {
       blockSize: BLOCK_SIZE,
       inlineData: false,
       whiteouts: 'overlay',
       uuid: uuidOfDiffId(diffId),
       label: LAYER_LABEL,
     });
-    renameSync(tmp, path);
     const written = writtenLayerTree(r.tree, layerDevice(path, diffId, BLOCK_SIZE, r.blocks), r.flatOffset, layerName(image, layer));
     return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds(), written };
   } catch (err) {
-    rmSync(tmp, { force: true });
     // Bytes that fail to parse may simply be the wrong bytes: say so when the blob does not
     // match its digest (checked only once the stream ends).
     if (!(err instanceof InputError) || !layer.digest) throw err;
