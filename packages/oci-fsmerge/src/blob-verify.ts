@@ -32,7 +32,7 @@ export async function* verifyStream(
   if (expect.size !== undefined && size !== expect.size) throw sizeError(source, what, expect.size, String(size));
   if (!d) return;
   const got = d.digest();
-  if (expect.digest !== undefined && got !== expect.digest) throw new InputError(source, `${what}: digest mismatch: content is ${got}, expected ${expect.digest}`);
+  if (expect.digest !== undefined && got !== expect.digest) throw digestMismatch(source, what, got, expect.digest);
   onDigest?.(got, size);
 }
 
@@ -41,8 +41,13 @@ export function verifyBytes(bytes: Uint8Array, expect: BlobExpectation, source: 
   if (expect.size !== undefined && bytes.length !== expect.size) throw sizeError(source, what, expect.size, String(bytes.length));
   if (expect.digest !== undefined) {
     const got = digestOf(bytes, parseDigest(expect.digest, source, what).algorithm);
-    if (got !== expect.digest) throw new InputError(source, `${what}: digest mismatch: content is ${got}, expected ${expect.digest}`);
+    if (got !== expect.digest) throw digestMismatch(source, what, got, expect.digest);
   }
+}
+
+/** "<what>: digest mismatch: content is <got>, expected <want>", naming the image `source`. */
+export function digestMismatch(source: string, what: string, got: string, want: string): InputError {
+  return new InputError(source, `${what}: digest mismatch: content is ${got}, expected ${want}`);
 }
 
 function sizeError(source: string, what: string, want: number, got: string): InputError {

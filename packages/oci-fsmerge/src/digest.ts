@@ -24,13 +24,11 @@ export function blobPath(digest: string): string {
 /** A running digest of the bytes seen. */
 export class Digester {
   private readonly hash: Hash;
-  size = 0;
   constructor(readonly algorithm: 'sha256' | 'sha512' = 'sha256') {
     this.hash = createHash(algorithm);
   }
   update(chunk: Uint8Array): void {
     this.hash.update(chunk);
-    this.size += chunk.length;
   }
   digest(): string {
     return `${this.algorithm}:${this.hash.digest('hex')}`;

@@ -1,7 +1,7 @@
 import { decompress, detectCompression, InputError } from '@fstools/fstree';
 import type { Compression, TarEntry } from '@fstools/fstree';
 import { readBlob } from './archive.js';
-import { verifyStream } from './blob-verify.js';
+import { digestMismatch, verifyStream } from './blob-verify.js';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
 import { normalizeLayerTar } from './layer-tar.js';
@@ -28,7 +28,7 @@ export function layerTar(image: string, layer: LayerSource, onDiffId?: (diffId: 
   // A plain tar (declared, or undeclared with a digest equal to the diff ID): one hash checks both.
   if (layer.compression === 'none' || (layer.compression === 'detect' && layer.digest !== undefined && layer.digest === layer.diffId)) {
     const blob = verifiedBlob(image, layer, (digest) => {
-      if (layer.diffId && digest !== layer.diffId) throw new InputError(image, `${layer.label} diff ID: digest mismatch: content is ${digest}, expected ${layer.diffId}`);
+      if (layer.diffId && digest !== layer.diffId) throw digestMismatch(image, `${layer.label} diff ID`, digest, layer.diffId);
       onDiffId?.(digest);
     });
     return checkCompression(blob, 'none', name, layer.compression === 'none' ? 'media type says none' : 'digest is the diff ID (a plain tar)');
