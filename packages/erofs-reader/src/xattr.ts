@@ -1,6 +1,6 @@
+import { xxh } from '@fstools/fstree';
 import { EROFS_XATTR_ENTRY_SIZE, EROFS_XATTR_FILTER_BITS, EROFS_XATTR_FILTER_SEED, EROFS_XATTR_IBODY_HEADER_SIZE, EROFS_XATTR_LONG_PREFIX, EROFS_XATTR_LONG_PREFIX_MASK, EROFS_XATTR_PREFIXES } from './constants.js';
 import type { ErofsWhere, Fail } from './errors.js';
-import { xxh32 } from './xxh32.js';
 
 /** struct erofs_xattr_long_prefix: a short prefix index plus an infix ("trusted." + "overlay."). */
 export interface LongPrefix {
@@ -110,7 +110,7 @@ export function resolveName(e: XattrEntry, longPrefixes: readonly LongPrefix[], 
 
 /** Bloom filter bit of a name: xxh32(name after short prefix, seed + index) mod 32. */
 export function filterBit(baseIndex: number, afterBase: Uint8Array): number {
-  return xxh32(afterBase, (EROFS_XATTR_FILTER_SEED + baseIndex) >>> 0) & (EROFS_XATTR_FILTER_BITS - 1);
+  return xxh.h32Raw(afterBase, (EROFS_XATTR_FILTER_SEED + baseIndex) >>> 0) & (EROFS_XATTR_FILTER_BITS - 1);
 }
 
 function align4(n: number): number {
