@@ -91,23 +91,19 @@ async function runChecks(a: Common & { disk: string; upper: string }, names: Arr
 /** Exit codes: 0 all checks passed, 1 a check failed or bad input, 2 usage. */
 async function main(argv: string[]): Promise<number> {
   let code = 0;
+  // What a check command's handler does: run the checks and keep their exit code.
+  const run = async (a: Common & { disk: string; upper: string }, names: Array<keyof typeof checks>): Promise<void> => {
+    code = await runChecks(a, names);
+  };
   const parser = yargs(argv)
     .scriptName('boot-ts')
     .usage('$0 <command>: boot a real guest kernel on the images and prove the sandbox root mounts, reads right and keeps its writes')
     .option('json', { type: 'boolean', default: false, describe: 'print a JSON report on stdout (boot times, accelerator, each check)' })
     .option('quiet', { alias: 'q', type: 'boolean', default: false, describe: 'print only failures' })
-    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), async (a) => {
-      code = await runChecks(a, ['verify']);
-    })
-    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), async (a) => {
-      code = await runChecks(a, ['persist']);
-    })
-    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), async (a) => {
-      code = await runChecks(a, ['crash']);
-    })
-    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), async (a) => {
-      code = await runChecks(a, ['verify', 'persist', 'crash']);
-    })
+    .command('verify', 'the guest walks the merged root; its manifest must equal the image\'s tree', (y) => images(y), (a) => run(a, ['verify']))
+    .command('persist', 'boot 1 changes files (copy-ups, whiteouts), boot 2 must see exactly those changes', (y) => images(y), (a) => run(a, ['persist']))
+    .command('crash', 'qemu killed during fsync\'ed writes; after journal replay the files are intact and e2fsck clean', (y) => images(y), (a) => run(a, ['crash']))
+    .command('all', 'verify, then persist, then crash, on the same upper', (y) => images(y), (a) => run(a, ['verify', 'persist', 'crash']))
     .command(
       'accel',
       'print the accelerator boots would use (runs the KVM probe under --accel auto)',
