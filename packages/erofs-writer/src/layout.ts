@@ -376,6 +376,7 @@ function commonMtime(nodes: readonly Node[]): bigint {
   }
   return best;
 }
+
 const NO_XATTRS = Buffer.alloc(0);
 
 /** A node's path (where it was first met), for error messages only. */

@@ -102,7 +102,7 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
       await reader.abandon();
       throw err;
     }
-    return await b.finish(tree);
+    return b.finish(tree);
   } catch (err) {
     b.abort();
     throw err;
@@ -136,7 +136,7 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
         return data;
       },
     });
-    return { ...(await b.finish(tree)), tree, flatOffset: (data) => b.flatOffset(data) };
+    return { ...b.finish(tree), tree, flatOffset: (data) => b.flatOffset(data) };
   } catch (err) {
     b.abort();
     throw err;
@@ -197,7 +197,7 @@ class ImageBuilder {
     return p && p.blocks > 0 && !p.tail && !p.chunks ? p.blkaddr * this.geo.blockSize : undefined;
   }
 
-  async finish(tree: FsTree): Promise<ErofsResult> {
+  finish(tree: FsTree): ErofsResult {
     const { blockSize: bs } = this.geo;
     this.area.flush();
     const dataEnd = this.area.next;
@@ -314,7 +314,6 @@ function uuidOption(text: string): Uint8Array {
   if (!bytes) throw new InputError('-U', `'${text}' is not a UUID`);
   return bytes;
 }
-
 
 /** A UUID from the content: data fingerprint and metadata, marked as RFC 9562 version 8. */
 function deriveUuid(dataDigest: bigint, metaDigest: Buffer, geo: Geometry): Uint8Array {
