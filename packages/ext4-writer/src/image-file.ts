@@ -19,7 +19,7 @@ export class ImageFile {
   written = 0;
 
   private constructor(readonly target: string) {
-    this.file = OutputFile.create(target);
+    this.file = OutputFile.create(target, { durable: true });
   }
 
   static create(target: string): ImageFile {
@@ -50,14 +50,16 @@ export class ImageFile {
     this.pendingLen = 0;
   }
 
-  /** Sets the file's length (extending it with a hole), syncs it and moves it over the target. */
-  commit(size: number): void {
+  /** Sets the file's length (extending it with a hole), syncs it (like mke2fs) and moves it over the target. */
+  async commit(size: number): Promise<void> {
     this.flush();
-    this.file.commit(size, { sync: true });
+    await this.file.writtenBack();
+    this.file.commit(size);
   }
 
   /** Removes the temporary file; safe to call more than once. */
-  abort(): void {
+  async abort(): Promise<void> {
+    await this.file.writtenBack();
     this.file.discard();
   }
 

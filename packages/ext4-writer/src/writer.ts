@@ -203,7 +203,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
     }
     const totals = emitFilesystem(image, fixed, table, placement, { uuid, hashSeed, now: s.now, clamp: opts.timestamp, label: s.label, rootOwner: opts.rootOwner });
     const bytes = Math.max(opts.size, opts.fileSize ?? 0);
-    image.commit(bytes);
+    await image.commit(bytes);
     return {
       path: outPath,
       bytes,
@@ -221,7 +221,7 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
       seconds: (performance.now() - started) / 1000,
     };
   } catch (err) {
-    image.abort();
+    await image.abort();
     throw err;
   }
 }

@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { closeSync, fdatasyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
 
@@ -12,11 +11,25 @@ import { describeSystemError, InputError } from './errors.js';
 const WRITE_PIECE = 64 << 10;
 
 /**
+ * A durable file is written back as it grows: after each WRITEBACK_STEP bytes an fdatasync goes
+ * to libuv's pool while writing goes on, so the one at commit waits only for the last bytes.
+ * Measured with mkext4-ts on the large benchmark tree: its final fdatasync waited 0.59 s, and the
+ * run took 2.28 s; with early writeback 1.76 s. The calls are not gated on each other: writers
+ * that write synchronously never let their callbacks run, and each finds little left to do.
+ */
+const WRITEBACK_STEP = 8 << 20;
+
+let tempCount = 0;
+
+/**
  * A fresh name beside `target` for a file that becomes it, or serves it, later: hidden, and unique
- * to this process and call ("<dir>/.<name>.<pid>.<random>.<suffix>").
+ * to this process and call ("<dir>/.<name>.<pid>.<count><random>.<suffix>"). The random part only
+ * keeps a name left by a crashed process of a recycled pid out of the way (files are created
+ * exclusively anyway), so Math.random serves; crypto's generator costs 6 ms to start.
  */
 export function tempBeside(target: string, suffix = 'tmp'): string {
-  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.${suffix}`);
+  const random = Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${++tempCount}${random}.${suffix}`);
 }
 
 /** Writes all of `data` at `pos` in `fd` (retrying short writes); a failure is an InputError naming `name`. */
@@ -37,15 +50,24 @@ export function writeAll(fd: number, data: Uint8Array, pos: number, name: string
  */
 export class OutputFile {
   private closed = false;
+  /** Bytes written since the last early writeback started (durable files). */
+  private unsynced = 0;
+  /** Early writebacks not yet known to be done; each resolves when its fdatasync returns. */
+  private writebacks: Array<Promise<void>> = [];
 
   private constructor(
     readonly target: string,
     private readonly temp: string,
     private readonly fd: number,
+    /** Flushed to the disk before it is renamed into place, and written back as it grows. */
+    private readonly durable: boolean,
   ) {}
 
-  /** Creates the temporary file beside `target` (mode 0644 before the umask). */
-  static create(target: string): OutputFile {
+  /**
+   * Creates the temporary file beside `target` (mode 0644 before the umask). A `durable` file is
+   * on the disk (fdatasync) before commit renames it; call writtenBack() before commit or discard.
+   */
+  static create(target: string, opts: { durable?: boolean } = {}): OutputFile {
     const temp = tempBeside(target);
     let fd: number;
     try {
@@ -53,23 +75,36 @@ export class OutputFile {
     } catch (err) {
       throw new InputError(target, `cannot create: ${describeSystemError(err)}`);
     }
-    return new OutputFile(target, temp, fd);
+    return new OutputFile(target, temp, fd, opts.durable ?? false);
   }
 
   /** Writes `data` at byte `pos`. */
   write(data: Uint8Array, pos: number): void {
     writeAll(this.fd, data, pos, this.target);
+    if (!this.durable) return;
+    this.unsynced += data.length;
+    if (this.unsynced < WRITEBACK_STEP) return;
+    this.unsynced = 0;
+    // A failure here shows again in commit's own fdatasync.
+    this.writebacks.push(new Promise((done) => fdatasync(this.fd, () => done())));
+  }
+
+  /** Waits for the early writebacks write() started, so the descriptor can be closed under none. */
+  async writtenBack(): Promise<void> {
+    await Promise.all(this.writebacks);
+    this.writebacks = [];
   }
 
   /**
-   * Sets the final size, with `sync` flushes the data to the disk (fdatasync), and moves the file
-   * over the target. On failure the temporary file is removed and an InputError thrown.
+   * Sets the final size, flushes a durable file's data to the disk (fdatasync), and moves the
+   * file over the target. On failure the temporary file is removed and an InputError thrown.
    */
-  commit(size: number, opts: { sync?: boolean } = {}): void {
+  commit(size: number): void {
+    if (this.writebacks.length) throw new Error(`${this.target}: commit before writtenBack()`);
     let step = 'write';
     try {
       ftruncateSync(this.fd, size);
-      if (opts.sync) fdatasyncSync(this.fd);
+      if (this.durable) fdatasyncSync(this.fd);
       this.close();
       step = 'rename into place';
       renameSync(this.temp, this.target);
@@ -79,7 +114,10 @@ export class OutputFile {
     }
   }
 
-  /** Removes the temporary file (after an error); safe to call more than once, and after commit. */
+  /**
+   * Removes the temporary file (after an error); safe to call more than once, and after commit.
+   * A durable file's writtenBack() comes first, so no fdatasync is left queued on a closed descriptor.
+   */
   discard(): void {
     try {
       this.close();

@@ -19,11 +19,11 @@ describe('OutputFile', () => {
   it('writes beside the target and renames it into place on commit; unwritten ranges are holes', () => {
     const d = folder('commit', { img: 'old' });
     const out = OutputFile.create(join(d, 'img'));
-    expect(readdirSync(d).sort()).toEqual([expect.stringMatching(/^\.img\.\d+\.[0-9a-f]{8}\.tmp$/), 'img']);
+    expect(readdirSync(d).sort()).toEqual([expect.stringMatching(/^\.img\.\d+\.\d+[0-9a-f]{8}\.tmp$/), 'img']);
     out.write(Buffer.from('head'), 0);
     out.write(Buffer.from('tail'), (4 << 20) - 4);
     expect(readFileSync(join(d, 'img'), 'utf8')).toBe('old');
-    out.commit(8 << 20, { sync: true });
+    out.commit(8 << 20);
     expect(readdirSync(d)).toEqual(['img']);
     const bytes = readFileSync(join(d, 'img'));
     expect(bytes.length).toBe(8 << 20);
@@ -32,6 +32,30 @@ describe('OutputFile', () => {
     expect(statSync(join(d, 'img')).blocks * 512).toBeLessThan(1 << 20);
     out.discard();
     expect(readdirSync(d)).toEqual(['img']);
+  });
+
+  it('a durable file is written back as it grows and synced at commit, once its writebacks are awaited', async () => {
+    const d = folder('durable');
+    const out = OutputFile.create(join(d, 'img'), { durable: true });
+    const piece = Buffer.alloc(3 << 20);
+    for (let i = 0; i < 10; i++) out.write(piece.fill(i + 1), i * piece.length); // 30 MiB: early writebacks start
+    expect(() => out.commit(30 << 20)).toThrow('commit before writtenBack()');
+    await out.writtenBack();
+    out.commit(30 << 20);
+    const bytes = readFileSync(join(d, 'img'));
+    expect(bytes.length).toBe(30 << 20);
+    for (let i = 0; i < 10; i++) expect(bytes.subarray(i * piece.length, (i + 1) * piece.length).every((b) => b === i + 1)).toBe(true);
+    expect(readdirSync(d)).toEqual(['img']);
+  });
+
+  it('two files for one target get different temporary names', () => {
+    const d = folder('two');
+    const a = OutputFile.create(join(d, 'img'));
+    const b = OutputFile.create(join(d, 'img'));
+    expect(readdirSync(d)).toHaveLength(2);
+    a.discard();
+    b.discard();
+    expect(readdirSync(d)).toEqual([]);
   });
 
   it('discard removes the temporary file and leaves the old target alone; twice is fine', () => {
