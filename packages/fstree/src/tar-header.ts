@@ -1,5 +1,5 @@
 import type { ByteString } from './bytestring.js';
-import { bytesOf, byteString } from './bytestring.js';
+import { bytesOf } from './bytestring.js';
 import { splitTime } from './model.js';
 
 /** Tar header blocks (POSIX.1-2001 ustar + pax, GNU extensions) encoded and decoded. */
@@ -31,7 +31,8 @@ export interface RawHeader {
   uid: number;
   gid: number;
   size: number;
-  mtime: bigint;
+  /** Seconds since the epoch. */
+  mtime: number;
   typeflag: string;
   linkname: ByteString;
   major: number;
@@ -39,33 +40,36 @@ export interface RawHeader {
 }
 
 function field(b: Buffer, off: number, len: number): ByteString {
+  if (b[off] === 0) return '';
   const end = b.indexOf(0, off);
-  return byteString(b.subarray(off, end < 0 || end > off + len ? off + len : end));
+  return b.toString('latin1', off, end < 0 || end > off + len ? off + len : end);
 }
 
 /**
  * A numeric field: octal digits (leading spaces or NULs, ending at a space or NUL), or GNU
- * base-256 when the high bit of the first byte is set.
+ * base-256 when the high bit of the first byte is set. Fields are at most 12 bytes, so octal ones
+ * are exact as numbers; a base-256 value beyond 2^53 is refused.
  */
-function numeric(b: Buffer, off: number, len: number): bigint {
+function numeric(b: Buffer, off: number, len: number): number {
   if (b[off]! & 0x80) {
     let v = BigInt(b[off]! & 0x7f);
     const negative = b[off] === 0xff;
     for (let i = 1; i < len; i++) v = (v << 8n) | BigInt(b[i + off]!);
-    return negative ? v - (1n << BigInt(8 * len - 1)) : v;
+    const n = Number(negative ? v - (1n << BigInt(8 * len - 1)) : v);
+    if (!Number.isSafeInteger(n)) throw new Error('base-256 numeric field out of range');
+    return n;
   }
   let i = off;
   const end = off + len;
   while (i < end && (b[i] === 0x20 || b[i] === 0)) i++;
   let v = 0;
-  let digits = 0;
-  for (; i < end && b[i] !== 0x20 && b[i] !== 0; i++, digits++) {
+  for (; i < end && b[i] !== 0x20 && b[i] !== 0; i++) {
     const d = b[i]! - 0x30;
     if (d < 0 || d > 7) throw new Error(`bad numeric field '${field(b, off, len).trim()}'`);
     v = v * 8 + d;
   }
   for (; i < end; i++) if (b[i] !== 0x20 && b[i] !== 0) throw new Error(`bad numeric field '${field(b, off, len).trim()}'`);
-  return digits > 17 ? BigInt('0o' + field(b, off, len).trim()) : BigInt(v);
+  return v;
 }
 
 const ZERO_BLOCK = Buffer.alloc(BLOCK);
@@ -89,12 +93,12 @@ export function decodeRawHeader(block: Buffer): RawHeader | undefined {
   const sum = checksumOf(block);
   let stored: number;
   try {
-    stored = Number(numeric(block, 148, 8));
+    stored = numeric(block, 148, 8);
   } catch {
     stored = -1;
   }
   if (stored !== sum.unsigned && stored !== sum.signed()) throw new Error('bad header checksum (not a tar archive, or corrupt)');
-  const magic = block.subarray(257, 263).toString('latin1');
+  const magic = block.toString('latin1', 257, 263);
   let name = field(block, 0, 100);
   // POSIX ustar: a prefix field joins the name (GNU stores other data there).
   if (magic === 'ustar\0' && block[345] !== 0) name = field(block, 345, 155) + '/' + name;
@@ -103,15 +107,15 @@ export function decodeRawHeader(block: Buffer): RawHeader | undefined {
   if (typeflag === '0' && name.endsWith('/')) typeflag = '5';
   return {
     name,
-    mode: Number(numeric(block, 100, 8)) & 0o7777,
-    uid: Number(numeric(block, 108, 8)),
-    gid: Number(numeric(block, 116, 8)),
-    size: Number(numeric(block, 124, 12)),
+    mode: numeric(block, 100, 8) & 0o7777,
+    uid: numeric(block, 108, 8),
+    gid: numeric(block, 116, 8),
+    size: numeric(block, 124, 12),
     mtime: numeric(block, 136, 12),
     typeflag,
     linkname: field(block, 157, 100),
-    major: Number(numeric(block, 329, 8)),
-    minor: Number(numeric(block, 337, 8)),
+    major: numeric(block, 329, 8),
+    minor: numeric(block, 337, 8),
   };
 }
 

@@ -59,7 +59,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
     const records = globalPax.size === 0 ? pax : new Map([...globalPax, ...pax]);
     const header = wrap(archive, at, () => toHeader(raw, records, longName, longLink));
     const offset = start;
-    pax = new Map();
+    if (pax.size > 0) pax = new Map();
     longName = longLink = undefined;
     start = undefined;
     if (header === 'skip') {
@@ -94,7 +94,7 @@ function cString(b: Buffer): Buffer {
 
 function toHeader(raw: RawHeader, pax: Map<string, Buffer>, longName?: Buffer, longLink?: Buffer): TarHeader | 'skip' {
   if (raw.typeflag === 'V') return 'skip'; // GNU volume label
-  if (raw.typeflag === 'S' || [...pax.keys()].some((k) => k.startsWith('GNU.sparse.'))) {
+  if (raw.typeflag === 'S' || (pax.size > 0 && [...pax.keys()].some((k) => k.startsWith('GNU.sparse.')))) {
     throw new Error('GNU sparse members are not supported');
   }
   if (raw.typeflag === 'M') throw new Error('multi-volume members are not supported');
@@ -124,7 +124,7 @@ function toHeader(raw: RawHeader, pax: Map<string, Buffer>, longName?: Buffer, l
     mode: raw.mode,
     uid: int('uid', raw.uid),
     gid: int('gid', raw.gid),
-    mtime: mtime !== undefined ? parsePaxTime(mtime) : raw.mtime * 1_000_000_000n,
+    mtime: mtime !== undefined ? parsePaxTime(mtime) : BigInt(raw.mtime) * 1_000_000_000n,
     size: int('size', raw.size),
     linkname: link ? byteString(link) : raw.linkname,
     major: int('SCHILY.devmajor', raw.major),

@@ -53,7 +53,9 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
     const slash = path.lastIndexOf('/');
     const parent = slash < 0 ? '' : path.slice(0, slash);
     const name = path.slice(slash + 1);
-    if (path !== '') yield* parents(parent);
+    // Every path in `seen` has its parents there too (a subtree leaves it whole), so a parent
+    // already seen needs no walk up.
+    if (path !== '' && !seen.has(parent)) yield* parents(parent);
     if (name.startsWith(WHITEOUT_PREFIX)) {
       if (name === OPAQUE_MARKER) yield opaque(parent);
       else if (!name.startsWith(WHITEOUT_PREFIX + WHITEOUT_PREFIX)) {
