@@ -1,21 +1,21 @@
 #!/usr/bin/env node
 // mkerofs-ts against mkfs.erofs 1.5 (Debian bookworm) and 1.8 (trixie chroot), uncompressed, on
 // the Python standard library and on a large tree (tens of thousands of files, ~1 GB). The tools
-// alternate within each round; warm page cache; median of RUNS (default 5) wall times, CPU time
-// and peak RSS. Writes the "EROFS: mkerofs-ts" section of docs/BENCHMARKS.md.
+// take turns in rotating order (lib.mjs rotating); warm page cache; median of RUNS (default 5)
+// wall times, CPU time and peak RSS. Writes the "EROFS: mkerofs-ts" section of docs/BENCHMARKS.md.
 // Usage: node tools/bench/erofs.mjs        (needs root for the chroot; run `npm run build` first)
 import { spawnSync } from 'node:child_process';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { benchBase, countFiles, largeTree, median, repo, stdlibTree, timed, trixie, writeSection } from './lib.mjs';
+import { benchBase, countFiles, largeTree, median, repo, rotating, stdlibTree, timed, trixie, writeSection } from './lib.mjs';
 
 const runs = Number(process.env.RUNS ?? 5);
 const inChroot = (p) => '/' + p.slice(trixie.length + 1);
 
 const tools = [
-  { name: 'mkerofs-ts', run: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/bin/bin.cjs'), '-q', img, src]) },
-  { name: 'mkfs.erofs 1.5', run: (img, src) => timed('mkfs.erofs', ['--quiet', img, src]) },
-  { name: 'mkfs.erofs 1.8', run: (img, src) => timed('chroot', [trixie, 'mkfs.erofs', '--quiet', inChroot(img), inChroot(src)]) },
+  { name: 'mkerofs-ts', cmd: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/bin/bin.cjs'), '-q', img, src]) },
+  { name: 'mkfs.erofs 1.5', cmd: (img, src) => timed('mkfs.erofs', ['--quiet', img, src]) },
+  { name: 'mkfs.erofs 1.8', cmd: (img, src) => timed('chroot', [trixie, 'mkfs.erofs', '--quiet', inChroot(img), inChroot(src)]) },
 ];
 
 const inputs = [
@@ -26,18 +26,12 @@ const inputs = [
 const rows = [];
 for (const input of inputs) {
   const { n, bytes } = countFiles(input.dir);
-  const results = new Map(tools.map((t) => [t.name, []]));
   const img = join(benchBase, 'out.erofs');
-  for (const t of tools) t.run(img, input.dir); // warm the page cache
-  for (let i = 0; i < runs; i++) {
-    // Rotate the order each round, and flush the previous run's image first, so no tool pays for
-    // another's writeback.
-    for (const t of [...tools.slice(i % tools.length), ...tools.slice(0, i % tools.length)]) {
-      rmSync(img, { force: true });
-      spawnSync('sync');
-      results.get(t.name).push({ ...t.run(img, input.dir), size: statSync(img).size });
-    }
-  }
+  const results = rotating(
+    tools.map((t) => ({ name: t.name, run: () => ({ ...t.cmd(img, input.dir), size: statSync(img).size }) })),
+    runs,
+    () => rmSync(img, { force: true }),
+  );
   const ours = results.get('mkerofs-ts');
   for (const t of tools) {
     const r = results.get(t.name);

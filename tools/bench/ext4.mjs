@@ -3,12 +3,12 @@
 //   (a) an empty 16 GiB image: wall time and bytes on disk;
 //   (b) -d of the Python 3.11 standard library and of the large tree of the EROFS benchmark
 //       (the stdlib copied 18 times): wall time, CPU time, peak RSS, bytes on disk.
-// The tools alternate within each round; warm page cache; median of RUNS (default 5).
+// The tools take turns in rotating order (lib.mjs rotating); warm page cache; median of RUNS (default 5).
 // Writes the "ext4: mkext4-ts" section of docs/BENCHMARKS.md and prints it.
-// Usage: node tools/bench/ext4.mjs        (run `npx tsc -b packages/ext4-writer` first)
+// Usage: node tools/bench/ext4.mjs        (run `npm run build` first)
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { countFiles, largeTree, median, repo, stdlibTree, timed, writeSection } from './lib.mjs';
+import { countFiles, largeTree, median, repo, rotating, stdlibTree, timed, writeSection } from './lib.mjs';
 
 const runs = Number(process.env.RUNS ?? 5);
 const out = '/var/tmp/fstools-bench-ext4';
@@ -22,22 +22,15 @@ const tools = [
   { name: 'mke2fs 1.47.0', run: (img, size, src) => timed('mke2fs', ['-q', '-F', '-t', 'ext4', ...(src ? ['-d', src] : []), img, size]) },
 ];
 
-/** Median figures of each tool for one input, tools alternating, after a warm-up round. */
+/** Median figures of each tool for one input (see rotating). */
 function measure(size, src) {
   mkdirSync(out, { recursive: true });
   const img = join(out, 'out.img');
-  const results = new Map(tools.map((t) => [t.name, []]));
-  for (const t of tools) {
-    rmSync(img, { force: true });
-    t.run(img, size, src);
-  }
-  for (let i = 0; i < runs; i++) {
-    for (const t of tools) {
-      rmSync(img, { force: true });
-      const r = t.run(img, size, src);
-      results.get(t.name).push({ ...r, disk: onDisk(img) });
-    }
-  }
+  const results = rotating(
+    tools.map((t) => ({ name: t.name, run: () => ({ ...t.run(img, size, src), disk: onDisk(img) }) })),
+    runs,
+    () => rmSync(img, { force: true }),
+  );
   rmSync(img, { force: true });
   return tools.map((t) => {
     const r = results.get(t.name);
@@ -63,7 +56,7 @@ for (const [label, dir, size] of [
   }
 }
 
-const body = `\`node tools/bench/ext4.mjs\` (RUNS=${runs}, warm cache, both tools with their defaults, tools alternating); ${new Date().toISOString().slice(0, 10)}.
+const body = `\`node tools/bench/ext4.mjs\` (RUNS=${runs}, warm cache, both tools with their defaults, tools in rotating order, \`sync\` before each run); ${new Date().toISOString().slice(0, 10)}.
 
 (a) An empty 16 GiB image (\`mkext4-ts IMG 16G\`, \`mke2fs -t ext4 IMG 16G\`): median wall time and bytes the file takes on disk.
 mke2fs writes its 128 MiB journal out as zeros; mkext4-ts leaves it a hole (only the journal superblock

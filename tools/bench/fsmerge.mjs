@@ -3,13 +3,13 @@
 // per layer `mkfs.erofs --tar=f --aufs -Enoinline_data Ln.erofs`, then
 // `mkfs.erofs --aufs --ovlfs-strip=1 fsmeta.erofs L0.erofs ...`, on the Debian image from
 // tools/make-debian-oci.sh, gzip and uncompressed layers. Cold runs (empty blob dir), the two
-// pipelines alternating, median of RUNS (default 3). Wall time and peak RSS (GNU time).
+// pipelines in rotating order after a warm-up run each (lib.mjs rotating), median of RUNS (default 3). Wall time and peak RSS (GNU time).
 // Writes the "## fsmerge" section of docs/BENCHMARKS.md.
 // Usage: node tools/bench/fsmerge.mjs [IMAGE_CACHE_DIR]   (needs root, the trixie chroot, tsc -b)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { median, repo, timed, trixie, writeSection } from './lib.mjs';
+import { median, repo, rotating, timed, trixie, writeSection } from './lib.mjs';
 
 const src = resolve(process.argv[2] ?? join(process.env.FSTOOLS_CACHE ?? '/var/cache/fstools', 'debian-oci'));
 const runs = Number(process.env.RUNS ?? 3);
@@ -61,12 +61,15 @@ function fsmerge(layout) {
 const rows = [];
 try {
   for (const [name, layout] of [['gzip', join(src, 'oci-gzip')], ['uncompressed', join(src, 'oci-plain')]]) {
-    const a = [];
-    const b = [];
-    for (let i = 0; i < runs; i++) {
-      a.push(fsmerge(layout));
-      b.push(erofsUtils(layout));
-    }
+    const results = rotating(
+      [
+        { name: 'fsmerge', run: () => fsmerge(layout) },
+        { name: 'erofs-utils', run: () => erofsUtils(layout) },
+      ],
+      runs,
+    );
+    const a = results.get('fsmerge');
+    const b = results.get('erofs-utils');
     const fm = { secs: median(a.map((x) => x.secs)), kib: median(a.map((x) => x.kib)), bytes: a[0].fsmetaBytes };
     const eu = { secs: median(b.map((x) => x.secs)), kib: median(b.map((x) => x.kib)), bytes: b[0].fsmetaBytes };
     rows.push({ name, fm, eu });
@@ -81,7 +84,7 @@ const size = readdirSync(src)
   .reduce((n, f) => n + statSync(join(src, f)).size, 0);
 const mib = (k) => (k / 1024).toFixed(0);
 const section = [
-  `fsmerge (2 worker threads) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} alternating runs on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
+  `fsmerge (2 worker threads) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} runs in rotating order (\`sync\` before each) on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
   '',
   '| layers | fsmerge wall | erofs-utils wall | ratio (erofs-utils / fsmerge) | fsmerge peak RSS | erofs-utils peak RSS | fsmeta bytes (fsmerge / erofs-utils) |',
   '|---|---|---|---|---|---|---|',

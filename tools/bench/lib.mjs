@@ -50,6 +50,26 @@ export function timed(cmd, args, opts = {}) {
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/**
+ * Runs every tool (`{ name, run }`, run() returning its figures) once to warm the page cache, then
+ * `runs` rounds in an order that rotates each round, with `prepare()` (remove the last output) and
+ * `sync` before every run: no tool pays for another's writeback, and none always follows the same
+ * tool (on this VM a run is slower after one that fragmented memory). Each tool's figures by name.
+ */
+export function rotating(tools, runs, prepare = () => {}) {
+  const once = (t) => {
+    prepare();
+    spawnSync('sync');
+    return t.run();
+  };
+  for (const t of tools) once(t);
+  const results = new Map(tools.map((t) => [t.name, []]));
+  for (let i = 0; i < runs; i++) {
+    for (const t of [...tools.slice(i % tools.length), ...tools.slice(0, i % tools.length)]) results.get(t.name).push(once(t));
+  }
+  return results;
+}
+
 /** Replaces (or appends) the "## title" section of docs/BENCHMARKS.md with `body`. */
 export function writeSection(title, body) {
   const file = resolve(repo, 'docs/BENCHMARKS.md');
