@@ -54,6 +54,8 @@ export class OutputFile {
   private unsynced = 0;
   /** Early writebacks not yet known to be done; each resolves when its fdatasync returns. */
   private writebacks: Array<Promise<void>> = [];
+  /** The first error an early writeback met (commit fails with it). */
+  private writebackError: Error | undefined;
 
   private constructor(
     readonly target: string,
@@ -85,8 +87,14 @@ export class OutputFile {
     this.unsynced += data.length;
     if (this.unsynced < WRITEBACK_STEP) return;
     this.unsynced = 0;
-    // A failure here shows again in commit's own fdatasync.
-    this.writebacks.push(new Promise((done) => fdatasync(this.fd, () => done())));
+    // Linux reports a writeback error once per open file, so the first one is kept for commit.
+    const started = new Promise<void>((done) =>
+      fdatasync(this.fd, (err) => {
+        this.writebackError ??= err ?? undefined;
+        done();
+      }),
+    );
+    this.writebacks.push(started);
   }
 
   /** Waits for the early writebacks write() started, so the descriptor can be closed under none. */
@@ -104,6 +112,7 @@ export class OutputFile {
     let step = 'write';
     try {
       ftruncateSync(this.fd, size);
+      if (this.writebackError) throw this.writebackError;
       if (this.durable) fdatasyncSync(this.fd);
       this.close();
       step = 'rename into place';
