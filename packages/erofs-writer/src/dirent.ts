@@ -1,4 +1,3 @@
-import { bytesOf } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import { EROFS_DIRENT_SIZE } from './constants.js';
 
@@ -47,13 +46,13 @@ export function encodeDirBlock(entries: readonly DirentSource[], buf: Buffer, of
   let nameoff = entries.length * EROFS_DIRENT_SIZE;
   let d = off;
   for (const e of entries) {
-    buf.writeBigUInt64LE(BigInt(e.nid), d);
+    // nid is a __le64; nids stay below 2^53, so two 32-bit halves hold it.
+    buf.writeUInt32LE(e.nid >>> 0, d);
+    buf.writeUInt32LE(Math.floor(e.nid / 2 ** 32), d + 4);
     buf.writeUInt16LE(nameoff, d + 8);
     buf.writeUInt8(e.file_type, d + 10);
     buf.writeUInt8(0, d + 11);
-    const name = bytesOf(e.name);
-    name.copy(buf, off + nameoff);
-    nameoff += name.length;
+    nameoff += buf.write(e.name, off + nameoff, 'latin1'); // a byte string: one byte per char
     d += EROFS_DIRENT_SIZE;
   }
   return nameoff;

@@ -285,7 +285,8 @@ export class Layout {
       const node = this.nodes[i]!;
       const buf = w.slice(metaStart + node.recordOffset, this.recordSize(node));
       const { st } = node;
-      const mtime = splitTime(st.mtime);
+      // Compact inodes take the superblock's time: only extended ones store their own.
+      const mtime = node.extended ? splitTime(st.mtime) : NO_MTIME;
       encodeInode(
         {
           extended: node.extended,
@@ -378,6 +379,7 @@ function commonMtime(nodes: readonly Node[]): bigint {
 }
 
 const NO_XATTRS = Buffer.alloc(0);
+const NO_MTIME = { sec: 0n, nsec: 0 };
 
 /** A node's path (where it was first met), for error messages only. */
 function pathOf(node: Node): string {

@@ -15,9 +15,9 @@ export function splitPath(path: ByteString, allowAbsolute = false): ByteString[]
     if (part === '' || part === '.') continue;
     if (part === '..') return "path contains '..'";
     if (part.length > NAME_MAX) return `name longer than ${NAME_MAX} bytes`;
-    if (part.includes('\0')) return 'name contains a NUL byte';
     parts.push(part);
   }
+  if (path.includes('\0')) return 'name contains a NUL byte';
   return parts;
 }
 

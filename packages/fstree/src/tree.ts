@@ -85,17 +85,41 @@ export class FsTree {
     return parent?.type === 'dir' ? parent.entries.delete(parts[parts.length - 1]!) : false;
   }
 
-  /** Every entry, root first, children in byte order, parents before children. */
+  /**
+   * Every entry, root first, children in byte order, parents before children. A directory's
+   * names are sorted when the walk enters it (after its own entry was yielded).
+   */
   *walk(): Generator<WalkEntry> {
     yield { path: '', name: '', inode: this.root, parent: undefined };
-    yield* walkDir(this.root, '');
+    // One frame per open directory (not a generator per level, whose yields would each pass
+    // through every level above).
+    const open: Array<{ dir: DirInode; path: ByteString; names: ByteString[]; next: number }> = [{ dir: this.root, path: '', names: sortedNames(this.root), next: 0 }];
+    while (open.length > 0) {
+      const top = open[open.length - 1]!;
+      if (top.next === top.names.length) {
+        open.pop();
+        continue;
+      }
+      const name = top.names[top.next++]!;
+      const inode = top.dir.entries.get(name)!;
+      const path = top.path ? `${top.path}/${name}` : name;
+      yield { path, name, inode, parent: top.dir };
+      if (inode.type === 'dir') open.push({ dir: inode, path, names: sortedNames(inode), next: 0 });
+    }
   }
 
   /** Link count of every inode: names for non-directories, 2 + subdirectories for directories. */
   linkCounts(): Map<Inode, number> {
-    const counts = new Map<Inode, number>();
-    for (const { inode } of this.walk()) {
-      counts.set(inode, inode.type === 'dir' ? 2 + countSubdirs(inode) : (counts.get(inode) ?? 0) + 1);
+    const counts = new Map<Inode, number>([[this.root, 2 + countSubdirs(this.root)]]);
+    const dirs: DirInode[] = [this.root];
+    while (dirs.length > 0) {
+      for (const child of dirs.pop()!.entries.values()) {
+        if (child.type !== 'dir') counts.set(child, (counts.get(child) ?? 0) + 1);
+        else {
+          counts.set(child, 2 + countSubdirs(child));
+          dirs.push(child);
+        }
+      }
     }
     return counts;
   }
@@ -113,20 +137,11 @@ function countSubdirs(dir: DirInode): number {
   return n;
 }
 
-/** Names of a directory in byte order. */
+/** Names of a directory in byte order (the default sort's code-unit order, for byte strings). */
 export function sortedNames(dir: DirInode): ByteString[] {
-  return [...dir.entries.keys()].sort(compareBytes);
+  return [...dir.entries.keys()].sort();
 }
 
 export function compareBytes(a: ByteString, b: ByteString): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function* walkDir(dir: DirInode, prefix: ByteString): Generator<WalkEntry> {
-  for (const name of sortedNames(dir)) {
-    const inode = dir.entries.get(name)!;
-    const path = prefix ? `${prefix}/${name}` : name;
-    yield { path, name, inode, parent: dir };
-    if (inode.type === 'dir') yield* walkDir(inode, path);
-  }
 }

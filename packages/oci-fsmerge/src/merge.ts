@@ -52,7 +52,6 @@ function applyDir(target: DirInode, upper: DirInode, path: ByteString, label: st
   }
   if (isOpaque(upper)) target.entries.clear();
   for (const [name, child] of upper.entries) {
-    const childPath = path ? `${path}/${name}` : name;
     if (isWhiteout(child)) {
       target.entries.delete(name);
       continue;
@@ -61,6 +60,7 @@ function applyDir(target: DirInode, upper: DirInode, path: ByteString, label: st
       target.entries.set(name, links.get(child) ?? child);
       continue;
     }
+    const childPath = path ? `${path}/${name}` : name;
     let dir = target.entries.get(name);
     if (dir?.type !== 'dir') {
       if (dir && usedAsParent(child)) {
