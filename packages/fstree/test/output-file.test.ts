@@ -39,7 +39,8 @@ describe('OutputFile', () => {
     const out = OutputFile.create(join(d, 'img'), { durable: true });
     const piece = Buffer.alloc(3 << 20);
     for (let i = 0; i < 10; i++) out.write(piece.fill(i + 1), i * piece.length); // 30 MiB: early writebacks start
-    expect(() => out.commit(30 << 20)).toThrow('commit before writtenBack()');
+    // Early writeback is Linux only (elsewhere fdatasync is a full device flush).
+    if (process.platform === 'linux') expect(() => out.commit(30 << 20)).toThrow('commit before writtenBack()');
     await out.writtenBack();
     out.commit(30 << 20);
     const bytes = readFileSync(join(d, 'img'));
