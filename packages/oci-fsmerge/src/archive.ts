@@ -1,3 +1,4 @@
+import { isMainThread } from 'node:worker_threads';
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describeSystemError, displayName, InputError } from '@fstools/fstree';
@@ -114,8 +115,8 @@ function checked(source: string, path: string): ByteString {
 
 /** Streams a blob's bytes, read into one reused buffer: a chunk lasts until the next is asked for. */
 export async function* readBlob(loc: BlobLocation): AsyncGenerator<Uint8Array> {
-  // Blocking reads: layers are read on worker threads, where they cost no thread-pool round trip
-  // (and leave libuv's pool, shared by all threads, alone).
+  // Blocking reads: they cost no thread-pool round trip (and leave libuv's pool, shared by all
+  // threads, alone).
   if (loc.size === 0) return;
   let fd: number;
   try {
@@ -130,6 +131,9 @@ export async function* readBlob(loc: BlobLocation): AsyncGenerator<Uint8Array> {
       if (n === 0) throw new InputError(loc.file, `ends ${loc.size - pos} bytes short of the blob at byte ${loc.offset}`);
       pos += n;
       yield buf.subarray(0, n);
+      // On the main thread (a layer converted there) the event loop gets a turn per chunk, so
+      // the other lanes' results and progress are taken as they come.
+      if (isMainThread) await new Promise(setImmediate);
     }
   } finally {
     closeSync(fd);

@@ -33,7 +33,7 @@ export interface FsmergeOptions {
   standalone?: boolean;
   platform?: Platform;
   ref?: string;
-  /** Layers converted at once (worker threads); default min(2, cores). */
+  /** Layers converted at once (this thread and parallel - 1 worker threads); default min(2, cores). */
   parallel?: number;
   limits?: Partial<LayerLimits>;
   onProgress?: (event: ProgressEvent) => void;
