@@ -84,7 +84,7 @@ const size = readdirSync(src)
   .reduce((n, f) => n + statSync(join(src, f)).size, 0);
 const mib = (k) => (k / 1024).toFixed(0);
 const section = [
-  `fsmerge (2 worker threads) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} runs in rotating order (\`sync\` before each) on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
+  `fsmerge (two layers at once: the main thread and one worker thread) against the erofs-utils 1.8 pipeline containerd uses, on the Debian image of tools/make-debian-oci.sh (3 layers, ${(size / 2 ** 20).toFixed(0)} MiB of uncompressed tar), cold blob dir, median of ${runs} runs in rotating order (\`sync\` before each) on this 2-core machine. \`node tools/bench/fsmerge.mjs\`; ${new Date().toISOString().slice(0, 10)}.`,
   '',
   '| layers | fsmerge wall | erofs-utils wall | ratio (erofs-utils / fsmerge) | fsmerge peak RSS | erofs-utils peak RSS | fsmeta bytes (fsmerge / erofs-utils) |',
   '|---|---|---|---|---|---|---|',
