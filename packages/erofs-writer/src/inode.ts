@@ -37,29 +37,30 @@ export function fitsCompact(i: { uid: number; gid: number; nlink: number; size: 
  * version bit and the data layout in bits 1..3; nothing above (older kernels reject it).
  */
 export function encodeInode(ino: DiskInode, buf: Buffer, off: number): void {
-  const v = new DataView(buf.buffer, buf.byteOffset + off, inodeSize(ino.extended));
   const format = (ino.extended ? EROFS_INODE_LAYOUT_EXTENDED : EROFS_INODE_LAYOUT_COMPACT) | (ino.datalayout << EROFS_I_DATALAYOUT_BIT);
-  v.setUint16(0, format, true);
-  v.setUint16(2, ino.i_xattr_icount, true);
-  v.setUint16(4, ino.i_mode, true);
+  buf.writeUInt16LE(format, off);
+  buf.writeUInt16LE(ino.i_xattr_icount, off + 2);
+  buf.writeUInt16LE(ino.i_mode, off + 4);
   if (!ino.extended) {
-    v.setUint16(6, ino.i_nlink, true);
-    v.setUint32(8, ino.i_size, true);
-    v.setUint32(12, 0, true); // i_mtime offset from build_time (kernels >= 6.15): always 0 here
-    v.setUint32(16, ino.i_u, true);
-    v.setUint32(20, ino.i_ino, true);
-    v.setUint16(24, ino.i_uid, true);
-    v.setUint16(26, ino.i_gid, true);
+    buf.writeUInt16LE(ino.i_nlink, off + 6);
+    buf.writeUInt32LE(ino.i_size, off + 8);
+    buf.writeUInt32LE(0, off + 12); // i_mtime offset from build_time (kernels >= 6.15): always 0 here
+    buf.writeUInt32LE(ino.i_u, off + 16);
+    buf.writeUInt32LE(ino.i_ino, off + 20);
+    buf.writeUInt16LE(ino.i_uid, off + 24);
+    buf.writeUInt16LE(ino.i_gid, off + 26);
     return;
   }
-  v.setBigUint64(8, BigInt(ino.i_size), true);
-  v.setUint32(16, ino.i_u, true);
-  v.setUint32(20, ino.i_ino, true);
-  v.setUint32(24, ino.i_uid, true);
-  v.setUint32(28, ino.i_gid, true);
-  v.setBigUint64(32, BigInt.asUintN(64, ino.i_mtime), true);
-  v.setUint32(40, ino.i_mtime_nsec, true);
-  v.setUint32(44, ino.i_nlink, true);
+  // i_size is a __le64; sizes stay below 2^53, so two 32-bit halves hold it.
+  buf.writeUInt32LE(ino.i_size >>> 0, off + 8);
+  buf.writeUInt32LE(Math.floor(ino.i_size / 2 ** 32), off + 12);
+  buf.writeUInt32LE(ino.i_u, off + 16);
+  buf.writeUInt32LE(ino.i_ino, off + 20);
+  buf.writeUInt32LE(ino.i_uid, off + 24);
+  buf.writeUInt32LE(ino.i_gid, off + 28);
+  buf.writeBigUInt64LE(BigInt.asUintN(64, ino.i_mtime), off + 32);
+  buf.writeUInt32LE(ino.i_mtime_nsec, off + 40);
+  buf.writeUInt32LE(ino.i_nlink, off + 44);
 }
 
 /** rdev as the kernel's new_encode_dev (what erofs stores in i_u for device inodes). */

@@ -276,14 +276,21 @@ export class Layout {
    */
   emit(w: RegionWriter, scratch: ScratchFile): void {
     const bs = this.opts.blockSize;
-    for (const node of this.nodes) if (node.extra) this.emitExtra(node, w.slice(node.extra.blkaddr * bs, node.extra.blocks * bs));
+    for (const node of this.nodes) {
+      if (!node.extra) continue;
+      const { buf, at } = w.slice(node.extra.blkaddr * bs, node.extra.blocks * bs);
+      this.emitExtra(node, buf, at);
+    }
     const shared = this.shared.bytes();
-    if (shared.length > 0) shared.copy(w.slice(this.xattrBlkaddr * bs, shared.length));
+    if (shared.length > 0) {
+      const { buf, at } = w.slice(this.xattrBlkaddr * bs, shared.length);
+      shared.copy(buf, at);
+    }
     const metaStart = this.metaBlkaddr * bs;
     const order = this.nodes.map((_, i) => i).sort((a, b) => this.nodes[a]!.recordOffset - this.nodes[b]!.recordOffset);
     for (const i of order) {
       const node = this.nodes[i]!;
-      const buf = w.slice(metaStart + node.recordOffset, this.recordSize(node));
+      const { buf, at } = w.slice(metaStart + node.recordOffset, this.recordSize(node));
       const { st } = node;
       // Compact inodes take the superblock's time: only extended ones store their own.
       const mtime = node.extended ? splitTime(st.mtime) : NO_MTIME;
@@ -303,31 +310,32 @@ export class Layout {
           i_mtime_nsec: mtime.nsec,
         },
         buf,
-        0,
+        at,
       );
       const contentAt = inodeSize(node.extended) + node.ibody.length;
-      node.ibody.copy(buf, inodeSize(node.extended));
+      node.ibody.copy(buf, at + inodeSize(node.extended));
       if (node.chunks) {
+        // Chunk indexes start at the next multiple of their size within the record.
         const unit = chunkEntrySize(node.chunks.indexes);
-        encodeChunks(node.chunks.refs, node.chunks.indexes, buf, Math.ceil(contentAt / unit) * unit);
+        encodeChunks(node.chunks.refs, node.chunks.indexes, buf, at + Math.ceil(contentAt / unit) * unit);
       } else if (node.tail?.kind === 'dir') {
-        this.encodeDirBlock(node, node.dir!.starts.length - 2, buf, contentAt);
+        this.encodeDirBlock(node, node.dir!.starts.length - 2, buf, at + contentAt);
       } else if (node.tail?.kind === 'bytes') {
-        node.tail.bytes.copy(buf, contentAt);
+        node.tail.bytes.copy(buf, at + contentAt);
       } else if (node.tail?.kind === 'scratch') {
-        scratch.read(node.tail.offset, node.tail.length).copy(buf, contentAt);
+        scratch.read(node.tail.offset, node.tail.length).copy(buf, at + contentAt);
       }
     }
     w.flush();
   }
 
-  /** Blocks of a directory or symlink stored apart from its inode. */
-  private emitExtra(node: Node, buf: Buffer): void {
+  /** Blocks of a directory or symlink stored apart from its inode, at byte `at` of `buf`. */
+  private emitExtra(node: Node, buf: Buffer, at: number): void {
     const bs = this.opts.blockSize;
     if (node.dir) {
-      for (let b = 0; b < node.extra!.blocks; b++) this.encodeDirBlock(node, b, buf, b * bs);
+      for (let b = 0; b < node.extra!.blocks; b++) this.encodeDirBlock(node, b, buf, at + b * bs);
     } else if (node.inode.type === 'symlink') {
-      bytesOf(node.inode.target).subarray(0, node.extra!.blocks * bs).copy(buf);
+      bytesOf(node.inode.target).subarray(0, node.extra!.blocks * bs).copy(buf, at);
     }
   }
 

@@ -20,15 +20,19 @@ export class RegionWriter {
     private readonly hash: Hash,
   ) {}
 
-  /** A zeroed buffer to fill for bytes [offset, offset + length) of the image. */
-  slice(offset: number, length: number): Buffer {
+  /**
+   * Zeroed room to fill for bytes [offset, offset + length) of the image: `buf` from byte `at`,
+   * valid until the next call. A position in the window rather than a view of it, because
+   * thousands of inodes each ask and a Buffer view costs more than filling it.
+   */
+  slice(offset: number, length: number): { buf: Buffer; at: number } {
     if (offset < this.last) throw new Error(`region piece at ${offset} comes after ${this.last}`);
     this.last = offset + length;
     if (length > WINDOW) {
       this.flush();
       const own = Buffer.alloc(length);
       this.pending = { offset, bytes: own };
-      return own;
+      return { buf: own, at: 0 };
     }
     if (this.winUsed === 0 || offset + length > this.winStart + WINDOW) {
       this.flush();
@@ -36,7 +40,7 @@ export class RegionWriter {
       this.window.fill(0);
     }
     this.winUsed = Math.max(this.winUsed, offset + length - this.winStart);
-    return this.window.subarray(offset - this.winStart, offset - this.winStart + length);
+    return { buf: this.window, at: offset - this.winStart };
   }
 
   flush(): void {
