@@ -158,6 +158,50 @@ describe('tar codec', () => {
   });
 });
 
+/** A header block with fields overwritten (raw bytes at their offsets) and its checksum redone. */
+function patchedHeader(fields: Array<[number, number[] | string]>): Buffer {
+  const block = encodeHeader({ path: 'f', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() });
+  for (const [off, bytes] of fields) (typeof bytes === 'string' ? Buffer.from(bytes, 'latin1') : Buffer.from(bytes)).copy(block, off);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of block) sum += b;
+  block.write(sum.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
+  return block;
+}
+
+/** GNU base-256: the high bit set, then the value big-endian in two's complement. */
+function base256(value: bigint, len: number): number[] {
+  const out: number[] = [];
+  let v = BigInt.asUintN(8 * len, value);
+  for (let i = 0; i < len; i++, v >>= 8n) out.unshift(Number(v & 0xffn));
+  out[0]! |= 0x80;
+  return out;
+}
+
+describe('tar header numbers', () => {
+  it('reads GNU base-256 fields (large ids, a negative mtime) and octal padded with spaces or NULs', async () => {
+    const block = patchedHeader([
+      [100, '   644 \0'],
+      [108, base256(5_000_000_000n, 8)],
+      [116, '\x00\x00\x00\x0017\x00'],
+      [124, base256(3n, 12)],
+      [136, base256(-1000n, 12)],
+    ]);
+    const entries = [];
+    for await (const e of readTar(chunks(Buffer.concat([block, Buffer.from('abc'), padding(3), endOfArchive()])), 'b.tar')) {
+      entries.push({ mode: e.mode, uid: e.uid, gid: e.gid, size: e.size, mtime: e.mtime, data: (await collect(e.body)).toString() });
+    }
+    expect(entries).toEqual([{ mode: 0o644, uid: 5_000_000_000, gid: 0o17, size: 3, mtime: -1_000_000_000_000n, data: 'abc' }]);
+  });
+
+  it('refuses a base-256 value past 2^53 and a non-octal digit, naming the archive and the byte', async () => {
+    const huge = patchedHeader([[124, base256(1n << 60n, 12)]]);
+    await expect(treeFromTar(chunks(Buffer.concat([huge, endOfArchive()])), 'h.tar')).rejects.toThrow(new InputError('h.tar', 'invalid tar header at byte 0: base-256 numeric field out of range'));
+    const bad = patchedHeader([[108, '00009\0\0\0']]);
+    await expect(treeFromTar(chunks(Buffer.concat([bad, endOfArchive()])), 'd.tar')).rejects.toThrow(new InputError('d.tar', "invalid tar header at byte 0: bad numeric field '00009'"));
+  });
+});
+
 describe('implied directories', () => {
   it('each gets its own xattr map', async () => {
     const tar = Buffer.concat([encodeHeader({ path: 'a/b/c', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() }), endOfArchive()]);
