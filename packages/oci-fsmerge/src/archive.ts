@@ -1,4 +1,3 @@
-import { isMainThread } from 'node:worker_threads';
 import { closeSync, openSync, readSync, realpathSync, statSync } from 'node:fs';
 import { join, sep } from 'node:path';
 import { describeSystemError, displayName, InputError } from '@fstools/fstree';
@@ -131,9 +130,9 @@ export async function* readBlob(loc: BlobLocation): AsyncGenerator<Uint8Array> {
       if (n === 0) throw new InputError(loc.file, `ends ${loc.size - pos} bytes short of the blob at byte ${loc.offset}`);
       pos += n;
       yield buf.subarray(0, n);
-      // On the main thread (a layer converted there) the event loop gets a turn per chunk, so
-      // the other lanes' results and progress are taken as they come.
-      if (isMainThread) await new Promise(setImmediate);
+      // The event loop gets a turn per chunk: a thread converting a layer (the main thread among
+      // them) still takes the other lanes' results and progress as they come.
+      await new Promise(setImmediate);
     }
   } finally {
     closeSync(fd);
