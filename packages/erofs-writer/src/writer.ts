@@ -203,10 +203,10 @@ class ImageBuilder {
     const dataEnd = this.area.next;
     const limit = this.opts.timestamp === undefined ? undefined : this.opts.timestamp * 1_000_000_000n;
     const owners = this.opts.owners ?? {};
-    const stored = (inode: Inode): { uid: number; gid: number; mtime: bigint } => ({
-      ...mapOwner(owners, inode.uid, inode.gid),
-      mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime,
-    });
+    const stored = (inode: Inode): { uid: number; gid: number; mtime: bigint } => {
+      const { uid, gid } = mapOwner(owners, inode.uid, inode.gid);
+      return { uid, gid, mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime };
+    };
     const devices = this.opts.devices ?? [];
     const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored }, dataEnd);
     const metaHash = createHash('sha256');
