@@ -124,6 +124,23 @@ describe('the blob dir', () => {
 });
 
 describe('layer trees', () => {
+  it('converts the largest layer first (on the calling thread) and reports layers in stack order', async () => {
+    const layers: Entry[][] = [
+      [{ path: 'small', data: 'a' }],
+      [{ path: 'large', data: 'b'.repeat(300_000) }],
+      [{ path: 'middle', data: 'c'.repeat(30_000) }],
+    ];
+    const image = fresh('order');
+    await buildImage([{ ref: 'o:1', layers: layers.map((entries) => ({ entries })) }], image, 'oci');
+    const started: number[] = [];
+    const { r } = await run(image, { parallel: 2, onProgress: (e) => void (e.kind === 'layer-start' && started.push(e.index)) });
+    expect(started[0]).toBe(1);
+    expect(started.slice().sort()).toEqual([0, 1, 2]);
+    expect(r.layers.map((l) => l.index)).toEqual([0, 1, 2]);
+    expect(r.layers.map((l) => l.diffId)).toEqual(layers.map((l) => `sha256:${createHash('sha256').update(layerTar(l)).digest('hex')}`));
+    expect(diffManifests(manifest(modelMerge(layers)), readBack(r.fsmeta.path, r.devices.slice(1)))).toEqual([]);
+  });
+
   it('a fresh layer hands over the tree it was written from: what its image reads back, data offsets included', async () => {
     const entries: Entry[] = [
       { path: 'etc/passwd', data: 'root:x:0:0::/root:/bin/sh\n', mtime: '1700000000123456789' },
