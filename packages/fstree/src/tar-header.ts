@@ -126,14 +126,14 @@ export function parsePax(buf: Buffer): Map<string, Buffer> {
   while (pos < buf.length) {
     if (buf[pos] === 0) break; // NUL padding after the last record
     const space = buf.indexOf(0x20, pos);
-    const len = space < 0 ? NaN : Number(buf.subarray(pos, space).toString('latin1'));
+    const len = space < 0 ? NaN : Number(buf.toString('latin1', pos, space));
     if (!Number.isInteger(len) || len <= space - pos + 1 || pos + len > buf.length || buf[pos + len - 1] !== 0x0a) {
       throw new Error(`malformed pax record at byte ${pos}`);
     }
-    const rec = buf.subarray(space + 1, pos + len - 1);
-    const eq = rec.indexOf(0x3d);
-    if (eq < 0) throw new Error(`malformed pax record at byte ${pos}`);
-    out.set(rec.subarray(0, eq).toString('utf8'), rec.subarray(eq + 1));
+    const end = pos + len - 1; // the newline
+    const eq = buf.indexOf(0x3d, space + 1);
+    if (eq < 0 || eq >= end) throw new Error(`malformed pax record at byte ${pos}`);
+    out.set(buf.toString('utf8', space + 1, eq), buf.subarray(eq + 1, end));
     pos += len;
   }
   return out;

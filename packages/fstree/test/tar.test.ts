@@ -202,6 +202,36 @@ describe('tar header numbers', () => {
   });
 });
 
+describe('pax records', () => {
+  /** A pax 'x' header carrying `records`, then a member "f" with 3 bytes of data. */
+  function withPax(records: string): Buffer {
+    const data = Buffer.from(records, 'latin1');
+    const x = patchedHeader([[156, 'x'], [124, data.length.toString(8).padStart(11, '0') + '\x00']]);
+    const member = patchedHeader([[124, '00000000003\x00']]);
+    return Buffer.concat([x, data, padding(data.length), member, Buffer.from('abc'), padding(3), endOfArchive()]);
+  }
+
+  it('apply to the next member: path, ns mtime, xattrs with any bytes', async () => {
+    // "<len> <key>=<value>\n", the length counting its own digits.
+    const rec = (kv: string): string => {
+      let len = kv.length + 3;
+      while (`${len} ${kv}\n`.length !== len) len++;
+      return `${len} ${kv}\n`;
+    };
+    const tree = await treeFromTar(chunks(withPax(rec('path=a/b/c') + rec('mtime=1700000000.123456789') + rec('SCHILY.xattr.user.k=v=\n'))), 'p.tar');
+    const file = tree.lookup('a/b/c');
+    expect(file?.type).toBe('file');
+    expect(file?.mtime).toBe(1_700_000_000_123_456_789n);
+    expect(Buffer.from(file!.xattrs.get('user.k')!).toString('latin1')).toBe('v=\n');
+  });
+
+  it('malformed ones are refused, naming the archive and the byte', async () => {
+    for (const records of ['11 pathabc\n', '9 a=b\nxx', '6 abc\n7 x=y\n', 'x path=a\n']) {
+      await expect(treeFromTar(chunks(withPax(records)), 'm.tar')).rejects.toThrow(new InputError('m.tar', 'invalid tar header at byte 0: malformed pax record at byte 0'));
+    }
+  });
+});
+
 describe('implied directories', () => {
   it('each gets its own xattr map', async () => {
     const tar = Buffer.concat([encodeHeader({ path: 'a/b/c', type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: '', major: 0, minor: 0, xattrs: new Map() }), endOfArchive()]);
