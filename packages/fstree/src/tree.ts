@@ -108,19 +108,31 @@ export class FsTree {
     }
   }
 
+  /**
+   * Calls `visit` for every entry below the root, once per name, in no particular order and
+   * without building paths: for passes that need neither (walk() sorts and builds both).
+   */
+  forEachEntry(visit: (inode: Inode, parent: DirInode) => void): void {
+    const dirs: DirInode[] = [this.root];
+    while (dirs.length > 0) {
+      const dir = dirs.pop()!;
+      for (const inode of dir.entries.values()) {
+        visit(inode, dir);
+        if (inode.type === 'dir') dirs.push(inode);
+      }
+    }
+  }
+
+  /** The path where walk() first meets `inode`, or undefined (for error messages: it walks the tree). */
+  pathOf(inode: Inode): ByteString | undefined {
+    for (const e of this.walk()) if (e.inode === inode) return e.path;
+    return undefined;
+  }
+
   /** Link count of every inode: names for non-directories, 2 + subdirectories for directories. */
   linkCounts(): Map<Inode, number> {
     const counts = new Map<Inode, number>([[this.root, 2 + countSubdirs(this.root)]]);
-    const dirs: DirInode[] = [this.root];
-    while (dirs.length > 0) {
-      for (const child of dirs.pop()!.entries.values()) {
-        if (child.type !== 'dir') counts.set(child, (counts.get(child) ?? 0) + 1);
-        else {
-          counts.set(child, 2 + countSubdirs(child));
-          dirs.push(child);
-        }
-      }
-    }
+    this.forEachEntry((inode) => counts.set(inode, inode.type === 'dir' ? 2 + countSubdirs(inode) : (counts.get(inode) ?? 0) + 1));
     return counts;
   }
 

@@ -218,5 +218,7 @@ function rebuildBlob(path: string): LayerBlob {
 
 /** Points a layer tree's files at an already registered device of the same content. */
 function retarget(tree: FsTree, device: ImageDevice): void {
-  for (const { inode } of tree.walk()) if (inode.type === 'file' && inode.data.kind === 'device') inode.data = { ...inode.data, device };
+  tree.forEachEntry((inode) => {
+    if (inode.type === 'file' && inode.data.kind === 'device') inode.data = { ...inode.data, device };
+  });
 }

@@ -37,7 +37,6 @@ export function readLayerIdentity(path: string): LayerIdentity | string {
   }
 }
 
-
 /** A layer image's tree with its regular files pointing into the image (see layerImageTree). */
 export interface LayerImageTree {
   tree: FsTree;
@@ -56,17 +55,12 @@ export function layerDevice(path: string, diffId: string, blockSize: number, blo
  * from a worker thread.
  */
 export function writtenLayerTree(tree: FsTree, device: ImageDevice, offset: (data: FileData) => number | undefined, image: string): { root: DirInode; device: ImageDevice } {
-  // Every directory once, in no order and without paths (a path is looked up for an error only).
-  const dirs: DirInode[] = [tree.root];
-  while (dirs.length > 0) {
-    for (const inode of dirs.pop()!.entries.values()) {
-      if (inode.type === 'dir') dirs.push(inode);
-      if (inode.type !== 'file' || inode.data.kind === 'device') continue; // a hardlink's second name
-      const at = inode.size === 0 ? 0 : offset(inode.data);
-      if (at === undefined) throw notFlat(image, [...tree.walk()].find((e) => e.inode === inode)!.path);
-      inode.data = { kind: 'device', device, offset: at };
-    }
-  }
+  tree.forEachEntry((inode) => {
+    if (inode.type !== 'file' || inode.data.kind === 'device') return; // a hardlink's second name
+    const at = inode.size === 0 ? 0 : offset(inode.data);
+    if (at === undefined) throw notFlat(image, tree.pathOf(inode)!);
+    inode.data = { kind: 'device', device, offset: at };
+  });
   return { root: tree.root, device };
 }
 

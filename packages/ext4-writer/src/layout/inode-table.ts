@@ -203,8 +203,8 @@ function placeInodeXattrs(t: TableInode, inodeSpace: number, fmt: TableFormat, t
 
 /** A path naming an inode in errors (found by a walk; errors only). */
 function pathOf(inode: Inode, tree: FsTree): string {
-  for (const e of tree.walk()) if (e.inode === inode) return '/' + displayName(e.path);
-  return '(lost+found)';
+  const path = tree.pathOf(inode);
+  return path === undefined ? '(lost+found)' : '/' + displayName(path);
 }
 
 /** lost+found as mke2fs makes it: mode 0700, owned by root. */
