@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry, Xxh64 } from '@fstools/fstree';
-import { decompress, displayName, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, xxh } from '@fstools/fstree';
+import { decompress, displayName, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, uuidFromDigest, xxh } from '@fstools/fstree';
 import {
   EROFS_DEVT_SLOT_SIZE,
   EROFS_FEATURE_COMPAT_MTIME,
@@ -321,10 +321,7 @@ function deriveUuid(dataDigest: bigint, metaDigest: Buffer, geo: Geometry): Uint
   h.update(dataDigest.toString(16));
   h.update(metaDigest);
   h.update(JSON.stringify({ bs: geo.blockSize, chunk: geo.chunkBits }));
-  const u = new Uint8Array(h.digest().subarray(0, 16));
-  u[6] = (u[6]! & 0x0f) | 0x80;
-  u[8] = (u[8]! & 0x3f) | 0x80;
-  return u;
+  return uuidFromDigest(h.digest());
 }
 
 function labelBytes(label: string | undefined): Uint8Array {

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Numbering } from './layout/inode-table.js';
-import { parseUuid } from '@fstools/fstree';
+import { parseUuid, uuidFromDigest } from '@fstools/fstree';
 import { OptionError } from './errors.js';
 
 /** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional); `what` names the option in errors. */
@@ -48,12 +48,5 @@ export function metadataDigest(num: Numbering): Buffer {
 export function deriveIds(dataDigest: Buffer, metaDigest: Buffer, options: string): { uuid: Uint8Array; hashSeed: Uint8Array } {
   const seed = createHash('sha256').update('ext4 hash seed\0').update(dataDigest).update(metaDigest).digest();
   const uuid = createHash('sha256').update('ext4 uuid\0').update(dataDigest).update(metaDigest).update(options).digest();
-  return { uuid: version8(uuid), hashSeed: version8(seed) };
-}
-
-function version8(digest: Buffer): Uint8Array {
-  const u = new Uint8Array(digest.subarray(0, 16));
-  u[6] = (u[6]! & 0x0f) | 0x80;
-  u[8] = (u[8]! & 0x3f) | 0x80;
-  return u;
+  return { uuid: uuidFromDigest(uuid), hashSeed: uuidFromDigest(seed) };
 }
