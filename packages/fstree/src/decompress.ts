@@ -46,8 +46,8 @@ export function detectCompression(head: Uint8Array, name: string): Compression {
 /**
  * Streams the decompressed bytes of `source`, recognising gzip and zstd by magic bytes and
  * passing anything else through. The source may reuse its buffer for every chunk; so may the
- * output of plain input (a chunk lasts until the next is asked for). Corrupt or truncated compressed data is an InputError naming
- * `name`.
+ * output of plain input (a chunk lasts until the next is asked for). Corrupt or truncated
+ * compressed data is an InputError naming `name`.
  */
 export async function* decompress(source: AsyncIterable<Uint8Array>, name: string): AsyncGenerator<Uint8Array> {
   const it = source[Symbol.asyncIterator]();

@@ -21,7 +21,8 @@ export function layerBlobPath(blobDir: string, diffId: string): string {
 
 /** The volume UUID recording a diff ID: its first 16 bytes. */
 export function uuidOfDiffId(diffId: string): string {
-  return formatUuid(Buffer.from(diffId.slice(diffId.indexOf(':') + 1, diffId.indexOf(':') + 33), 'hex'));
+  const hex = diffId.slice(diffId.indexOf(':') + 1);
+  return formatUuid(Buffer.from(hex.slice(0, 32), 'hex'));
 }
 
 /** A blob-dir file's identity when it is a usable image of this diff ID, else why it is not. */
