@@ -1,4 +1,5 @@
 import type { ByteString } from '@fstools/fstree';
+import { writeU64LE } from '@fstools/fstree';
 import { EROFS_DIRENT_SIZE } from './constants.js';
 
 export interface DirentSource {
@@ -46,9 +47,7 @@ export function encodeDirBlock(entries: readonly DirentSource[], buf: Buffer, of
   let nameoff = entries.length * EROFS_DIRENT_SIZE;
   let d = off;
   for (const e of entries) {
-    // nid is a __le64; nids stay below 2^53, so two 32-bit halves hold it.
-    buf.writeUInt32LE(e.nid >>> 0, d);
-    buf.writeUInt32LE(Math.floor(e.nid / 2 ** 32), d + 4);
+    writeU64LE(buf, e.nid, d);
     buf.writeUInt16LE(nameoff, d + 8);
     buf.writeUInt8(e.file_type, d + 10);
     buf.writeUInt8(0, d + 11);

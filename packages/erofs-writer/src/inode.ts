@@ -1,3 +1,4 @@
+import { writeU64LE } from '@fstools/fstree';
 import {
   EROFS_I_DATALAYOUT_BIT,
   EROFS_INODE_COMPACT_SIZE,
@@ -51,9 +52,7 @@ export function encodeInode(ino: DiskInode, buf: Buffer, off: number): void {
     buf.writeUInt16LE(ino.i_gid, off + 26);
     return;
   }
-  // i_size is a __le64; sizes stay below 2^53, so two 32-bit halves hold it.
-  buf.writeUInt32LE(ino.i_size >>> 0, off + 8);
-  buf.writeUInt32LE(Math.floor(ino.i_size / 2 ** 32), off + 12);
+  writeU64LE(buf, ino.i_size, off + 8);
   buf.writeUInt32LE(ino.i_u, off + 16);
   buf.writeUInt32LE(ino.i_ino, off + 20);
   buf.writeUInt32LE(ino.i_uid, off + 24);

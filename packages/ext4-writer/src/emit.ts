@@ -1,5 +1,5 @@
 import type { Inode } from '@fstools/fstree';
-import { fullMode, splitTime } from '@fstools/fstree';
+import { fullMode, hi32, lo32, splitTime } from '@fstools/fstree';
 import { bitmapCsum, buildBitmap } from './bitmap.js';
 import { buildBlockMap } from './blockmap.js';
 import {
@@ -137,8 +137,8 @@ function reservedInodes(fixed: FixedLayout, id: Identity, fsSeed: number | undef
   // s_jnl_blocks: a backup of i_block, then i_size_high and i_size.
   const words = new DataView(map.iBlock.buffer, map.iBlock.byteOffset, EXT4_N_BLOCKS * 4);
   for (let i = 0; i < EXT4_N_BLOCKS; i++) jnlBlocks[i] = words.getUint32(i * 4, true);
-  jnlBlocks[15] = Math.floor(size / 2 ** 32);
-  jnlBlocks[16] = size % 2 ** 32;
+  jnlBlocks[15] = hi32(size);
+  jnlBlocks[16] = lo32(size);
   return { records, jnlBlocks };
 }
 

@@ -1,3 +1,4 @@
+import { hi32, lo32 } from '@fstools/fstree';
 import { EXT4_EXT_ENTRY_SIZE, EXT4_EXT_HEADER_SIZE, EXT4_EXT_MAGIC, EXT4_MAX_EXTENT_DEPTH, EXT4_N_BLOCKS, EXT_INIT_MAX_LEN } from './constants.js';
 import { ext4Chksum } from './csum.js';
 import { OptionError } from './errors.js';
@@ -102,8 +103,8 @@ function writeNode(out: Uint8Array, entries: Entry[], max: number, depth: number
     else {
       // ei_block, ei_leaf_lo, ei_leaf_hi
       dv.setUint32(o, e.lblk, true);
-      dv.setUint32(o + 4, e.pblk % 2 ** 32, true);
-      dv.setUint16(o + 8, Math.floor(e.pblk / 2 ** 32), true);
+      dv.setUint32(o + 4, lo32(e.pblk), true);
+      dv.setUint16(o + 8, hi32(e.pblk), true);
     }
   });
 }
@@ -112,6 +113,6 @@ function writeNode(out: Uint8Array, entries: Entry[], max: number, depth: number
 export function writeExtentEntry(dv: DataView, o: number, e: Extent): void {
   dv.setUint32(o, e.lblk, true);
   dv.setUint16(o + 4, e.len, true);
-  dv.setUint16(o + 6, Math.floor(e.pblk / 2 ** 32), true);
-  dv.setUint32(o + 8, e.pblk % 2 ** 32, true);
+  dv.setUint16(o + 6, hi32(e.pblk), true);
+  dv.setUint32(o + 8, lo32(e.pblk), true);
 }

@@ -1,3 +1,4 @@
+import { hi32, lo32 } from '@fstools/fstree';
 import { ext4Chksum, ext4ChksumU32 } from './csum.js';
 
 /** struct ext4_group_desc, with 64-bit values that the encoder splits into _lo/_hi. */
@@ -13,9 +14,6 @@ export interface GroupDesc {
   bg_inode_bitmap_csum: number;
   bg_itable_unused: number;
 }
-
-const lo32 = (v: number): number => v % 2 ** 32;
-const hi32 = (v: number): number => Math.floor(v / 2 ** 32);
 
 /**
  * Writes one descriptor of descSize (32 or 64) bytes at `off` in `out`. With metadata_csum,

@@ -1,3 +1,4 @@
+import { hi32, lo32 } from '@fstools/fstree';
 import { EXT4_GOOD_OLD_INODE_SIZE } from './constants.js';
 import { ext4Chksum } from './csum.js';
 
@@ -46,9 +47,6 @@ function encodeTime(t: Timestamp): { base: number; extra: number } {
   const epoch = Number(((t.sec - low) >> 32n) & 3n);
   return { base: Number(BigInt.asUintN(32, t.sec)), extra: ((t.nsec << 2) | epoch) >>> 0 };
 }
-
-const lo32 = (v: number): number => v % 2 ** 32;
-const hi32 = (v: number): number => Math.floor(v / 2 ** 32);
 
 /**
  * Writes an inode of `inodeSize` bytes at `off` (ext4 docs, "Index Nodes"). With the inode's

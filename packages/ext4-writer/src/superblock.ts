@@ -1,3 +1,4 @@
+import { hi32, lo32 } from '@fstools/fstree';
 import { SUPERBLOCK_SIZE } from './constants.js';
 import { ext4Chksum } from './csum.js';
 
@@ -54,8 +55,8 @@ export interface SuperBlock {
 
 /** Splits a 64-bit count into the _lo field and its _hi field. */
 function lohi(dv: DataView, lo: number, hi: number, value: number): void {
-  dv.setUint32(lo, value % 2 ** 32, true);
-  dv.setUint32(hi, Math.floor(value / 2 ** 32), true);
+  dv.setUint32(lo, lo32(value), true);
+  dv.setUint32(hi, hi32(value), true);
 }
 
 /**

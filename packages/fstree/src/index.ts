@@ -16,3 +16,4 @@ export * from './input.js';
 export * from './uuid.js';
 export * from './xxhash.js';
 export * from './output-file.js';
+export * from './u64.js';
