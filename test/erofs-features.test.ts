@@ -168,6 +168,17 @@ describe('mkerofs-ts options', () => {
     }
   });
 
+  it('takes IMAGE and SOURCE names that look like numbers as the names they are (erofs-ts too)', () => {
+    const cwd = join(dir, 'numeric');
+    mkdirSync(join(cwd, '1.0'), { recursive: true });
+    writeFileSync(join(cwd, '1.0', '0x10'), 'in 1.0');
+    const r = cli('mkerofs-ts', ['-q', '007', '1.0'], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(cwd).sort()).toEqual(['007', '1.0']);
+    fscks(join(cwd, '007'));
+    expect(cli('erofs-ts', ['cat', '007', '0x10'], { cwd }).stdout).toBe('in 1.0');
+  });
+
   it('ownership and exclusion flags do what mkfs.erofs does', async () => {
     const cases: Array<[string[], (mnt: string) => void]> = [
       [['--all-root'], (m) => expect([lstatSync(join(m, 'old')).uid, lstatSync(join(m, 'old')).gid]).toEqual([0, 0])],

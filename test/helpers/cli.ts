@@ -15,12 +15,13 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs one of our CLIs (built) as a user would, with a clean environment plus `env`. */
-export function cli(name: keyof typeof bins, args: string[], opts: { env?: Record<string, string>; input?: Buffer } = {}): CliResult {
+/** Runs one of our CLIs (built) as a user would, with a clean environment plus `env`, in `cwd` when given. */
+export function cli(name: keyof typeof bins, args: string[], opts: { env?: Record<string, string>; input?: Buffer; cwd?: string } = {}): CliResult {
   const script = fileURLToPath(new URL(bins[name], import.meta.url));
   const r = spawnSync(process.execPath, [script, ...args], {
     env: { PATH: process.env.PATH ?? '', ...opts.env },
     input: opts.input,
+    cwd: opts.cwd,
     maxBuffer: 1 << 28,
   });
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };

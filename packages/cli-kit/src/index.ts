@@ -28,7 +28,9 @@ export type Parsed<T> = { args: ArgumentsCamelCase<T> } | { exit: 0 | 2 };
  * `freePositionals` lets undeclared positional arguments through (only options are strict).
  */
 export async function parseArgs<T>(name: string, version: string, parser: Argv<T>, opts: { freePositionals?: boolean } = {}): Promise<Parsed<T>> {
-  const finished = parser.version(version).help().alias('h', 'help');
+  // Only options declared as numbers are numbers. Positionals are file names and paths: yargs
+  // would otherwise read "007", "1.0" or "1e3" as numbers and hand back "7", "1" or "1000".
+  const finished = parser.parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false }).version(version).help().alias('h', 'help');
   let args: ArgumentsCamelCase<T>;
   try {
     args = await (opts.freePositionals ? finished.strictOptions() : finished.strict())

@@ -71,6 +71,18 @@ describe('mkext4-ts', () => {
     if (fsck) expectClean(img);
   });
 
+  it('takes IMAGE and -d names that look like numbers as the names they are', () => {
+    const cwd = tmp.path('numeric');
+    mkdirSync(`${cwd}/1.0`, { recursive: true });
+    writeFileSync(`${cwd}/1.0/a`, 'in 1.0');
+    const r = cli('mkext4-ts', ['-q', '-d', '1.0', '1e3', '64M'], { cwd });
+    expect(r.status, r.stderr).toBe(0);
+    expect(readdirSync(cwd).sort()).toEqual(['1.0', '1e3']);
+    if (!fsck) return;
+    expectClean(`${cwd}/1e3`);
+    expect(run('debugfs', ['-R', 'cat /a', `${cwd}/1e3`]).stdout).toBe('in 1.0');
+  });
+
   it('refuses to grow an existing file without -F, and leaves it alone', () => {
     const img = tmp.path('grow.img');
     writeFileSync(img, 'precious');
