@@ -113,6 +113,9 @@ describe('mkerofs-ts bad input', () => {
   it('usage errors exit 2', () => {
     fails(['@OUT'], 2, /^mkerofs-ts: Not enough non-option arguments/);
     fails(['-b', '3000', '@OUT', dir], 2, /^mkerofs-ts: -b: block size 3000 is not 512, 1024, 2048 or 4096$/);
+    fails(['-b', 'big', '@OUT', dir], 2, /^mkerofs-ts: -b: 'big' is not a whole number$/);
+    fails(['--force-uid', 'alice', '@OUT', dir], 2, /^mkerofs-ts: --force-uid: 'alice' is not a whole number from 0 to 4294967295$/);
+    fails(['--gid-offset', '4294967296', '@OUT', dir], 2, /^mkerofs-ts: --gid-offset: '4294967296' is not a whole number from 0 to 4294967295$/);
     fails(['-E', 'bogus', '@OUT', dir], 2, /^mkerofs-ts: -E: unknown extended option 'bogus'/);
     fails(['--chunksize', '3K', '@OUT', dir], 2, /^mkerofs-ts: --chunksize: 3072 is not a power of two/);
     fails(['-U', 'not-a-uuid', '@OUT', dir], 2, /^mkerofs-ts: -U: 'not-a-uuid' is not a UUID$/);

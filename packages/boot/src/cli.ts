@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { packageVersion, parseArgs, runCli } from '@fstools/cli-kit';
+import { packageVersion, parseArgs, parseWhole, runCli } from '@fstools/cli-kit';
 import yargs from 'yargs';
 import type { Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -22,9 +22,9 @@ interface Common {
   kit?: string;
   accel: 'auto' | 'kvm' | 'tcg';
   qemu?: string;
-  timeout: number;
-  'boot-timeout'?: number;
-  memory: number;
+  timeout: string;
+  'boot-timeout'?: string;
+  memory: string;
   'console-dir'?: string;
 }
 
@@ -35,9 +35,9 @@ function guestOptions(a: Common): GuestOptions {
     modules: a.modules,
     accel: a.accel,
     qemu: a.qemu,
-    timeoutMs: a.timeout * 1000,
-    bootTimeoutMs: a['boot-timeout'] === undefined ? undefined : a['boot-timeout'] * 1000,
-    memoryMiB: a.memory,
+    timeoutMs: parseWhole(a.timeout, '--timeout', 1) * 1000,
+    bootTimeoutMs: a['boot-timeout'] === undefined ? undefined : parseWhole(a['boot-timeout'], '--boot-timeout', 1) * 1000,
+    memoryMiB: parseWhole(a.memory, '--memory', 1),
     consoleDir: a['console-dir'],
   };
 }
@@ -49,9 +49,9 @@ function common<T>(y: Argv<T>) {
     .option('kit', { type: 'string', describe: 'guest kit folder from tools/fetch-guest-kernel.sh (default: $FSTOOLS_KERNEL_DIR or ~/.cache/fstools/kernel)' })
     .option('accel', { choices: ['auto', 'kvm', 'tcg'] as const, default: 'auto' as const, describe: 'auto: KVM if a probe guest boots under it, else TCG' })
     .option('qemu', { type: 'string', describe: 'qemu-system-x86_64 binary (default: $FSTOOLS_QEMU or PATH)' })
-    .option('timeout', { type: 'number', default: 900, describe: 'watchdog per boot, seconds' })
-    .option('boot-timeout', { type: 'number', describe: 'watchdog until the guest has mounted everything, seconds (default 120 under TCG, 30 under KVM)' })
-    .option('memory', { type: 'number', default: 1024, describe: 'guest memory, MiB' })
+    .option('timeout', { type: 'string', default: '900', describe: 'watchdog per boot, seconds' })
+    .option('boot-timeout', { type: 'string', describe: 'watchdog until the guest has mounted everything, seconds (default 120 under TCG, 30 under KVM)' })
+    .option('memory', { type: 'string', default: '1024', describe: 'guest memory, MiB' })
     .option('console-dir', { type: 'string', describe: 'keep each boot\'s serial console log here' });
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describeSystemError, InputError } from '@fstools/fstree';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 
-export { buildTime, parseSeconds, parseSize } from './values.js';
+export { buildTime, parseSeconds, parseSize, parseWhole } from './values.js';
 
 /**
  * The conventions every fstools command line follows: `--help`/`-h`, `--version`, unknown

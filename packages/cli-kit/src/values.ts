@@ -15,6 +15,17 @@ export function parseSize(text: string, what: string, bareUnit = 1): number {
   return bytes;
 }
 
+/**
+ * A whole number written in decimal digits, from `min` to `max` (default: any); anything else is
+ * an InputError naming `what` (the option) and quoting the text as typed.
+ */
+export function parseWhole(text: string, what: string, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (n >= min && n <= max) return n;
+  const range = max < Number.MAX_SAFE_INTEGER ? ` from ${min} to ${max}` : min > 0 ? ` from ${min} up` : '';
+  throw new InputError(what, `'${text}' is not a whole number${range}`);
+}
+
 /** Whole UNIX seconds written as decimal digits; undefined for any other text. */
 export function parseSeconds(text: string): bigint | undefined {
   return /^\d+$/.test(text) ? BigInt(text) : undefined;

@@ -1,6 +1,22 @@
 import { InputError } from '@fstools/fstree';
 import { describe, expect, it } from 'vitest';
-import { buildTime, parseSeconds, parseSize } from '../src/index.js';
+import { buildTime, parseSeconds, parseSize, parseWhole } from '../src/index.js';
+
+describe('parseWhole', () => {
+  it('reads decimal digits within the range', () => {
+    expect(parseWhole('0', '-N')).toBe(0);
+    expect(parseWhole('4096', '-b')).toBe(4096);
+    expect(parseWhole('4294967295', '--force-uid', 0, 0xffffffff)).toBe(0xffffffff);
+    expect(parseWhole('1', '--memory', 1)).toBe(1);
+  });
+
+  it('refuses anything else, quoting the text as typed', () => {
+    for (const bad of ['', 'abc', '-1', '1.5', '1e3', '0x10', ' 1', '4k', '9007199254740993']) expect(() => parseWhole(bad, '-N'), bad).toThrow(InputError);
+    expect(() => parseWhole('many', '-N')).toThrow(`-N: 'many' is not a whole number`);
+    expect(() => parseWhole('4294967296', '--force-uid', 0, 0xffffffff)).toThrow(`--force-uid: '4294967296' is not a whole number from 0 to 4294967295`);
+    expect(() => parseWhole('0', '--memory', 1)).toThrow(`--memory: '0' is not a whole number from 1 up`);
+  });
+});
 
 describe('parseSize', () => {
   it('reads suffixes as powers of 1024 (and s as 512-byte sectors), in any case', () => {

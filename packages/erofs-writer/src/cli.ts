@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { buildTime, list, packageVersion, parseArgs, parseSize, progressLine, runCli, usage } from '@fstools/cli-kit';
+import { buildTime, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, usage } from '@fstools/cli-kit';
 import { fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
@@ -17,17 +17,17 @@ async function main(argv: string[]): Promise<number> {
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
     .command('$0 <image> <source>', false)
     .option('tar', { type: 'boolean', describe: 'SOURCE is a tar archive (plain, gzip or zstd), or - for stdin' })
-    .option('b', { type: 'number', describe: 'block size in bytes: 512, 1024, 2048 or 4096', default: 4096 })
+    .option('b', { type: 'string', describe: 'block size in bytes: 512, 1024, 2048 or 4096 (default 4096)' })
     .option('U', { type: 'string', describe: 'volume UUID (default: derived from the content)' })
     .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
     .option('T', { type: 'string', describe: 'build time in UNIX seconds; later mtimes are clamped to it (default: $SOURCE_DATE_EPOCH)' })
     .option('E', { type: 'string', describe: 'extended options, comma separated: noinline_data' })
     .option('chunksize', { type: 'string', describe: 'chunk-based files with this chunk size (power of two >= block size, K/M/G suffixes); zero chunks become holes' })
     .option('all-root', { type: 'boolean', describe: 'make all files owned by root' })
-    .option('force-uid', { type: 'number', describe: 'set all file uids to UID' })
-    .option('force-gid', { type: 'number', describe: 'set all file gids to GID' })
-    .option('uid-offset', { type: 'number', describe: 'add N to all uids' })
-    .option('gid-offset', { type: 'number', describe: 'add N to all gids' })
+    .option('force-uid', { type: 'string', describe: 'set all file uids to UID' })
+    .option('force-gid', { type: 'string', describe: 'set all file gids to GID' })
+    .option('uid-offset', { type: 'string', describe: 'add N to all uids' })
+    .option('gid-offset', { type: 'string', describe: 'add N to all gids' })
     .option('exclude-path', { type: 'string', describe: 'leave out this path (relative to SOURCE) and what is under it; repeatable' })
     .option('exclude-regex', { type: 'string', describe: 'leave out paths matching this regular expression; repeatable' })
     .option('xattr-prefix', { type: 'string', describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
@@ -77,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
 type Args = Record<string, unknown>;
 
 function optionsFrom(args: Args): ErofsOptions {
-  const opts: ErofsOptions = { blockSize: args.b as number };
+  const opts: ErofsOptions = { blockSize: args.b === undefined ? 4096 : parseWhole(String(args.b), '-b') };
   if (args.U !== undefined) opts.uuid = args.U as string;
   if (args.L !== undefined) opts.label = args.L as string;
   opts.timestamp = buildTime(args.T as string | undefined);
@@ -86,16 +86,14 @@ function optionsFrom(args: Args): ErofsOptions {
     else if (e !== '') throw new InputError('-E', `unknown extended option '${e}' (supported: noinline_data)`);
   }
   if (args.chunksize !== undefined) opts.chunkSize = parseSize(args.chunksize as string, '--chunksize');
+  const id = (key: string): number | undefined => (args[key] === undefined ? undefined : parseWhole(String(args[key]), `--${key}`, 0, 0xffffffff));
   opts.owners = {
     allRoot: args['all-root'] as boolean | undefined,
-    forceUid: args['force-uid'] as number | undefined,
-    forceGid: args['force-gid'] as number | undefined,
-    uidOffset: args['uid-offset'] as number | undefined,
-    gidOffset: args['gid-offset'] as number | undefined,
+    forceUid: id('force-uid'),
+    forceGid: id('force-gid'),
+    uidOffset: id('uid-offset'),
+    gidOffset: id('gid-offset'),
   };
-  for (const [k, v] of Object.entries(opts.owners)) {
-    if (typeof v === 'number' && (!Number.isInteger(v) || v < 0 || v > 0xffffffff)) throw new InputError(`--${k}`, `'${v}' is not a 32-bit id`);
-  }
   opts.xattrPrefixes = list(args['xattr-prefix']);
   checkErofsOptions(opts);
   return opts;

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, progressLine, runCli } from '@fstools/cli-kit';
+import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, parseWhole, progressLine, runCli } from '@fstools/cli-kit';
 import { fileChunks, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -22,11 +22,11 @@ async function main(argv: string[]): Promise<number> {
     )
     .wrap(Math.min(110, process.stdout.columns || 110))
     .command('$0 <image> [size]', false)
-    .option('b', { type: 'number', describe: 'block size: 1024, 2048 or 4096 (default by size, as mke2fs)' })
-    .option('I', { type: 'number', describe: 'inode size in bytes (default 256)' })
-    .option('N', { type: 'number', describe: 'number of inodes' })
+    .option('b', { type: 'string', describe: 'block size: 1024, 2048 or 4096 (default by size, as mke2fs)' })
+    .option('I', { type: 'string', describe: 'inode size in bytes (default 256)' })
+    .option('N', { type: 'string', describe: 'number of inodes' })
     .option('i', { type: 'string', describe: 'bytes per inode (K/M suffixes)' })
-    .option('m', { type: 'number', describe: 'percent of blocks reserved for root (default 5)' })
+    .option('m', { type: 'string', describe: 'percent of blocks reserved for root (default 5)' })
     .option('J', { type: 'string', describe: 'journal options: size=MiB' })
     .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
     .option('U', { type: 'string', describe: 'UUID, random, time or clear (default: derived from the content)' })
@@ -72,14 +72,12 @@ async function main(argv: string[]): Promise<number> {
 
 type Args = Record<string, unknown>;
 
-/** Turns the command line into writer options, checking IMAGE and SIZE as mke2fs does. */
-/** A whole-number option (yargs hands over NaN for junk). */
+/** A whole-number option, when given. */
 function whole(args: Args, key: string): number | undefined {
-  const v = args[key] as number | undefined;
-  if (v !== undefined && !(Number.isSafeInteger(v) && v >= 0)) throw new OptionError(`-${key}: '${v}' is not a whole number`);
-  return v;
+  return args[key] === undefined ? undefined : parseWhole(String(args[key]), `-${key}`);
 }
 
+/** Turns the command line into writer options, checking IMAGE and SIZE as mke2fs does. */
 function optionsFrom(args: Args, image: string): Ext4Options {
   const blockSize = whole(args, 'b');
   const existing = fileSize(image);
@@ -101,7 +99,11 @@ function optionsFrom(args: Args, image: string): Ext4Options {
   opts.inodeSize = whole(args, 'I');
   opts.inodeCount = whole(args, 'N');
   if (args.i !== undefined) opts.inodeRatio = parseSize(String(args.i), '-i');
-  if (args.m !== undefined) opts.reservedRatio = args.m as number;
+  if (args.m !== undefined) {
+    const m = String(args.m);
+    if (!/^\d+(\.\d+)?$/.test(m)) throw new OptionError(`-m: '${m}' is not a percentage`);
+    opts.reservedRatio = Number(m);
+  }
   if (args.L !== undefined) opts.label = String(args.L);
   if (args.U !== undefined) opts.uuid = String(args.U);
   const fsType = String(args.t);

@@ -111,8 +111,10 @@ describe('mkext4-ts', () => {
     expectOneLineError(cli('mkext4-ts', ['-O', 'inline_data', img, '1G']), 1, /not supported/);
     expectOneLineError(cli('mkext4-ts', ['-b', '8192', img, '1G']), 1, /invalid block size/);
     expectOneLineError(cli('mkext4-ts', ['-I', '100', img, '1G']), 1, /invalid inode size/);
-    expectOneLineError(cli('mkext4-ts', ['-N', 'many', img, '1G']), 1, /-N: 'NaN' is not a whole number/);
+    expectOneLineError(cli('mkext4-ts', ['-N', 'many', img, '1G']), 1, /-N: 'many' is not a whole number$/);
+    expectOneLineError(cli('mkext4-ts', ['-b', '4k', img, '1G']), 1, /-b: '4k' is not a whole number$/);
     expectOneLineError(cli('mkext4-ts', ['-m', '60', img, '1G']), 1, /reserved blocks percent/);
+    expectOneLineError(cli('mkext4-ts', ['-m', 'lots', img, '1G']), 1, /-m: 'lots' is not a percentage$/);
     expectOneLineError(cli('mkext4-ts', ['-L', 'a-label-longer-than-16', img, '1G']), 1, /longer than 16 bytes/);
     expectOneLineError(cli('mkext4-ts', ['-U', 'not-a-uuid', img, '1G']), 1, /not a UUID/);
     expectOneLineError(cli('mkext4-ts', ['-E', 'bogus=1', img, '1G']), 1, /unknown extended option/);
