@@ -21,11 +21,19 @@ export class BlockFile {
     private readonly cacheBlockSize = 4096,
     private readonly cacheBlocks = 64,
   ) {
+    // `fail` names the file already.
+    let isDir: boolean;
     try {
       this.fd = openSync(path, 'r');
-      this.size = fstatSync(this.fd).size;
+      const st = fstatSync(this.fd);
+      this.size = st.size;
+      isDir = st.isDirectory();
     } catch (err) {
-      fail('IO', `cannot open ${path}: ${describeSystemError(err)}`);
+      fail('IO', `cannot open: ${describeSystemError(err)}`);
+    }
+    if (isDir) {
+      closeSync(this.fd);
+      fail('IO', 'is a directory, not an image');
     }
   }
 
@@ -38,9 +46,9 @@ export class BlockFile {
       try {
         n = readSync(this.fd, buf, done, buf.length - done, pos + done);
       } catch (err) {
-        this.fail('IO', `cannot read ${this.path}: ${describeSystemError(err)}`, { offset: pos + done, device });
+        this.fail('IO', `cannot read: ${describeSystemError(err)}`, { offset: pos + done, device });
       }
-      if (n === 0) this.fail('IO', `${this.path} ends early`, { offset: pos + done, device });
+      if (n === 0) this.fail('IO', 'ends early', { offset: pos + done, device });
       done += n;
     }
   }
@@ -91,7 +99,7 @@ export class BlockFile {
       this.fail('BLOCK_OUT_OF_RANGE', `bad read of ${len} bytes at ${pos}`, { device });
     }
     if (pos + len > this.size) {
-      this.fail('IO', `read of ${len} bytes at ${pos} goes past the end of ${this.path} (${this.size} bytes)`, { offset: pos, device });
+      this.fail('IO', `read of ${len} bytes at ${pos} goes past the end of the file (${this.size} bytes)`, { offset: pos, device });
     }
   }
 }

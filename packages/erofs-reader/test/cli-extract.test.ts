@@ -39,8 +39,10 @@ describe('erofs-ts conventions: --help, --version, exit codes', () => {
   });
 
   it('an image that cannot be opened: exit 1, one line naming it', () => {
-    const absent = join(fileURLToPath(new URL('.', import.meta.url)), 'absent.erofs');
-    expect(cli('info', absent)).toMatchObject({ status: 1, stdout: '', stderr: `erofs-ts: ${absent}: cannot open ${absent}: no such file or directory (ENOENT)\n` });
+    const here = fileURLToPath(new URL('.', import.meta.url));
+    const absent = join(here, 'absent.erofs');
+    expect(cli('info', absent)).toMatchObject({ status: 1, stdout: '', stderr: `erofs-ts: ${absent}: cannot open: no such file or directory (ENOENT)\n` });
+    expect(cli('ls', here)).toMatchObject({ status: 1, stdout: '', stderr: `erofs-ts: ${here}: is a directory, not an image\n` });
   });
 });
 
