@@ -91,6 +91,17 @@ describe('mkerofs-ts bad input', () => {
     fails(['--tar', '@OUT', join(dir, 'missing.tar')], 1, /missing\.tar: cannot open: no such file or directory \(ENOENT\)$/);
   });
 
+  it('an output that is a directory or the tar being read', () => {
+    const outDir = join(dir, 'clash');
+    mkdirSync(join(outDir, 'sub'), { recursive: true });
+    const tar = join(outDir, 'in.tar');
+    const bytes = Buffer.concat([member('a'), endOfArchive()]);
+    writeFileSync(tar, bytes);
+    fails(['--tar', tar, tar], 1, new RegExp(`^mkerofs-ts: ${tar}: is an input too \\(SOURCE\\): the output would replace it$`), { outDir });
+    fails([join(outDir, 'sub'), join(outDir, 'sub')], 1, new RegExp(`^mkerofs-ts: ${outDir}/sub: is a directory$`), { outDir });
+    expect(readFileSync(tar)).toEqual(bytes);
+  });
+
   it('an output in a missing folder', () => {
     const src = join(dir, 'src-ok');
     mkdirSync(src, { recursive: true });

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { buildTime, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, usage } from '@fstools/cli-kit';
-import { fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
+import { checkOutputs, fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -39,6 +39,7 @@ async function main(argv: string[]): Promise<number> {
   const { args } = parsed;
   const image = String(args.image);
   const source = args.source === STDIN ? '-' : String(args.source);
+  checkOutputs([['IMAGE', image]], args.tar && source !== '-' ? [['SOURCE', source]] : []);
   let opts: ErofsOptions;
   try {
     opts = optionsFrom(args);

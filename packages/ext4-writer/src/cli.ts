@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
 import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, parseWhole, progressLine, runCli } from '@fstools/cli-kit';
-import { fileChunks, treeFromDirectory } from '@fstools/fstree';
+import { checkOutputs, fileChunks, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OptionError } from './errors.js';
@@ -45,10 +45,11 @@ async function main(argv: string[]): Promise<number> {
   const { args } = parsed;
 
   const image = String(args.image);
+  const source = args.d as string | undefined;
+  checkOutputs([['IMAGE', image]], [...(source === undefined ? [] : [['-d', source] as [string, string]]), ...list(args.patch).map((p): [string, string] => ['--patch', p])]);
   const opts = optionsFrom(args, image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
-  const source = args.d as string | undefined;
   let result: Ext4Result;
   try {
     if (source === undefined) result = await writeExt4(undefined, image, opts);

@@ -95,6 +95,18 @@ describe('mkext4-ts', () => {
     if (fsck) expectClean(img);
   });
 
+  it('refuses an IMAGE that is a directory or a tar being read, and leaves it alone', () => {
+    const dir = tmp.path('clash');
+    mkdirSync(dir);
+    const tar = `${dir}/layer.tar`;
+    writeFileSync(tar, Buffer.alloc(10240));
+    expectOneLineError(cli('mkext4-ts', ['-d', tar, tar]), 1, new RegExp(`${tar}: is an input too \\(-d\\): the output would replace it$`));
+    expectOneLineError(cli('mkext4-ts', ['--overlay-upper', '--patch', tar, tar]), 1, new RegExp(`${tar}: is an input too \\(--patch\\)`));
+    expectOneLineError(cli('mkext4-ts', [dir, '64M']), 1, new RegExp(`${dir}: is a directory$`));
+    expect(readFileSync(tar)).toEqual(Buffer.alloc(10240));
+    expect(readdirSync(dir)).toEqual(['layer.tar']);
+  });
+
   it('bad input: one-line errors, exit 1, no image left behind', () => {
     const dir = tmp.path('bad');
     mkdirSync(dir);

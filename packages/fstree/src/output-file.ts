@@ -1,5 +1,6 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import type { Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
 
 /**
@@ -32,6 +33,37 @@ let tempCount = 0;
 export function tempBeside(target: string, suffix = 'tmp'): string {
   const random = Math.floor(Math.random() * 2 ** 32).toString(16).padStart(8, '0');
   return join(dirname(target), `.${basename(target)}.${process.pid}.${++tempCount}${random}.${suffix}`);
+}
+
+/**
+ * Refuses, before any work, outputs that cannot be written as asked: an existing directory, a
+ * file that is also an input (the result would replace it), one file given for two outputs.
+ * Entries are [what, path] pairs naming the argument, e.g. ['--vmdk', 'disk.vmdk'] or ['SOURCE', 'x.tar'].
+ */
+export function checkOutputs(outputs: Array<[string, string]>, inputs: Array<[string, string]> = []): void {
+  outputs.forEach(([what, path], i) => {
+    if (statOrUndefined(path)?.isDirectory()) throw new InputError(path, 'is a directory');
+    const input = inputs.find(([, p]) => sameFile(p, path));
+    if (input) throw new InputError(path, `is an input too (${input[0]}): the output would replace it`);
+    const earlier = outputs.slice(0, i).find(([, p]) => sameFile(p, path));
+    if (earlier) throw new InputError(path, `is given for both ${earlier[0]} and ${what}`);
+  });
+}
+
+/** The same path, or two names of one file (links, symlinks). */
+function sameFile(a: string, b: string): boolean {
+  if (resolve(a) === resolve(b)) return true;
+  const sa = statOrUndefined(a);
+  const sb = statOrUndefined(b);
+  return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined; // missing (or unreachable: creating it reports why)
+  }
 }
 
 /** Writes all of `data` at `pos` in `fd` (retrying short writes); a failure is an InputError naming `name`. */
@@ -72,6 +104,7 @@ export class OutputFile {
    * on the disk (fdatasync) before commit renames it; call writtenBack() before commit or discard.
    */
   static create(target: string, opts: { durable?: boolean } = {}): OutputFile {
+    checkOutputs([['output', target]]);
     const temp = tempBeside(target);
     let fd: number;
     try {

@@ -1,8 +1,8 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError, OutputFile, writeOutputFile } from '../src/index.js';
+import { checkOutputs, InputError, OutputFile, writeOutputFile } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'output-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -72,12 +72,34 @@ describe('OutputFile', () => {
   it('failures are one-line InputErrors naming the target, with nothing left behind', () => {
     expect(() => OutputFile.create(join(dir, 'no-such-dir', 'img'))).toThrow(new InputError(join(dir, 'no-such-dir', 'img'), 'cannot create: no such file or directory (ENOENT)'));
     const d = folder('rename');
-    mkdirSync(join(d, 'img'));
-    writeFileSync(join(d, 'img', 'keep'), '');
+    mkdirSync(join(d, 'dir'));
+    expect(() => OutputFile.create(join(d, 'dir'))).toThrow(new InputError(join(d, 'dir'), 'is a directory'));
     const out = OutputFile.create(join(d, 'img'));
     out.write(Buffer.from('x'), 0);
+    // A directory appears at the target while the file is being written.
+    mkdirSync(join(d, 'img'));
+    writeFileSync(join(d, 'img', 'keep'), '');
     expect(() => out.commit(1)).toThrow(/img: cannot rename into place: .*\(EISDIR\)$/);
-    expect(readdirSync(d)).toEqual(['img']);
+    expect(readdirSync(d).sort()).toEqual(['dir', 'img']);
+  });
+});
+
+describe('checkOutputs', () => {
+  it('refuses a directory, an input under any of its names, and one file for two outputs', () => {
+    const d = folder('check', { 'in.tar': 'tar', other: '' });
+    linkSync(join(d, 'in.tar'), join(d, 'hard.tar'));
+    symlinkSync('in.tar', join(d, 'sym.tar'));
+    const inputs: Array<[string, string]> = [['SOURCE', join(d, 'in.tar')]];
+    expect(() => checkOutputs([['IMAGE', d]], inputs)).toThrow(new InputError(d, 'is a directory'));
+    for (const name of ['in.tar', 'hard.tar', 'sym.tar', '../check/in.tar']) {
+      expect(() => checkOutputs([['IMAGE', join(d, name)]], inputs), name).toThrow(new InputError(join(d, name), 'is an input too (SOURCE): the output would replace it'));
+    }
+    expect(() => checkOutputs([['-o', join(d, 'a')], ['--vmdk', join(d, 'b')], ['--raw', `${d}/./a`]])).toThrow(new InputError(`${d}/./a`, 'is given for both -o and --raw'));
+  });
+
+  it('lets through new files, existing ones that are no input, and paths whose folder is missing', () => {
+    const d = folder('check-ok', { other: '' });
+    expect(() => checkOutputs([['-o', join(d, 'new')], ['--vmdk', join(d, 'other')], ['--raw', join(d, 'missing', 'x')]], [['IMAGE', join(d, 'in')]])).not.toThrow();
   });
 });
 

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { FsTree, InputError, tempBeside } from '@fstools/fstree';
+import { checkOutputs, FsTree, InputError, tempBeside } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -80,6 +80,8 @@ const EROFS_MAGIC = 0xe0f5e1e2;
 export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promise<FsmergeResult> {
   const started = process.hrtime.bigint();
   const output = resolve(opts.output);
+  const outputs: Array<[string, string]> = [['-o', opts.output], ...(opts.vmdk ? [['--vmdk', opts.vmdk] as [string, string]] : []), ...(opts.raw ? [['--raw', opts.raw] as [string, string]] : [])];
+  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : input.layers.map((l): [string, string] => ['--layer', l]));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const progress = opts.onProgress ?? (() => {});
   const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);
@@ -187,7 +189,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   }
 }
 
-/** Whether a file starts like an EROFS image (superblock magic at byte 1024). */
+/** Whether a file starts like an EROFS image (superblock magic at byte 1024); no for what cannot be read (reported where it is read as a tar). */
 function isErofs(path: string): boolean {
   let fd: number;
   try {
@@ -198,6 +200,8 @@ function isErofs(path: string): boolean {
   try {
     const b = Buffer.alloc(4);
     return readSync(fd, b, 0, 4, 1024) === 4 && b.readUInt32LE(0) === EROFS_MAGIC;
+  } catch {
+    return false; // a directory (EISDIR), for one
   } finally {
     closeSync(fd);
   }

@@ -26,14 +26,14 @@ export function imageFromLayerFiles(paths: string[]): ResolvedImage {
   return {
     name: paths.length === 1 ? paths[0]! : `${paths[0]} (+${paths.length - 1} layers)`,
     layers: paths.map((file, index) => {
-      let size: number;
+      let st;
       try {
-        const st = statSync(file);
-        if (!st.isFile()) throw new Error();
-        size = st.size;
+        st = statSync(file);
       } catch {
         throw new InputError(file, 'missing layer file');
       }
+      if (!st.isFile()) throw new InputError(file, 'not a layer file (not a regular file)');
+      const size = st.size;
       return { index, blob: { file, offset: 0, size }, compression: 'detect' as const, label: layerLabel(index, file) };
     }),
   };

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -288,5 +288,28 @@ describe('CLI', () => {
     expect(spawnSync(process.execPath, [cli, '--nope'], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, image], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
+  });
+
+  it('refuses outputs that are a directory, an input, or another output, before any work', async () => {
+    const image = fresh('clash');
+    await buildImage([{ layers: spec('none') }], image, 'oci');
+    const out = fresh('clash-out');
+    mkdirSync(out);
+    const tar = join(out, 'layer.tar');
+    const tarBytes = layerTar(base[0]);
+    writeFileSync(tar, tarBytes);
+    const cases: Array<[string[], string]> = [
+      [[image, '-o', join(out, 'a.erofs'), '--vmdk', join(out, 'a.erofs')], `${join(out, 'a.erofs')}: is given for both -o and --vmdk`],
+      [[image, '-o', join(out, 'a.erofs'), '--vmdk', join(out, 'd'), '--raw', join(out, 'd')], `${join(out, 'd')}: is given for both --vmdk and --raw`],
+      [[image, '-o', out], `${out}: is a directory`],
+      [['--layer', tar, '-o', join(out, 'a.erofs'), '--raw', tar], `${tar}: is an input too (--layer): the output would replace it`],
+      [['--layer', out, '-o', join(out, 'a.erofs')], `${out}: not a layer file (not a regular file)`],
+    ];
+    for (const [args, message] of cases) {
+      const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+      expect([r.status, r.stderr], args.join(' ')).toEqual([1, `fsmerge: ${message}\n`]);
+      expect(readdirSync(out), args.join(' ')).toEqual(['layer.tar']);
+    }
+    expect(readFileSync(tar)).toEqual(Buffer.from(tarBytes));
   });
 });
