@@ -1,6 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { OutputFile } from '@fstools/fstree';
-import { describeSystemError, InputError, isZero, writeOutputFile } from '@fstools/fstree';
+import { checkOutputs, describeSystemError, InputError, isZero, writeOutputFile } from '@fstools/fstree';
 import { SECTOR } from './descriptor.js';
 import type { VmdkDisk } from './parse.js';
 
@@ -11,9 +11,12 @@ const HOLE = 64 << 10;
 /**
  * Writes the disk's bytes as one raw file (the concatenation of its extents), for hypervisors
  * without VMDK. Zero runs become holes, so sparse inputs stay sparse. Written through an fstree
- * OutputFile: nothing is left at `out` unless it completes.
+ * OutputFile: nothing is left at `out` unless it completes. `out` may not be an extent file or
+ * the descriptor (given one).
  */
-export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'>, out: string): void {
+export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'> & { descriptor?: string }, out: string): void {
+  const inputs = disk.extents.map((e): [string, string] => ['extent file', e.path]);
+  checkOutputs([['raw disk', out]], disk.descriptor === undefined ? inputs : [['descriptor', disk.descriptor], ...inputs]);
   writeOutputFile(out, (file) => {
     const buf = Buffer.alloc(CHUNK);
     for (const e of disk.extents) copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf);

@@ -131,6 +131,20 @@ describe('bad input', () => {
     expect(() => statSync(join(dir, 'd.vmdk'))).toThrow();
   });
 
+  it('refuses to write over an extent file or the descriptor, which stay as they were', () => {
+    const { dir, files } = filesOf([4096, 8192]);
+    const before = files.map((f) => readFileSync(f));
+    expect(errorOf(() => writeDescriptor(files[1]!, files)).message).toBe(`${files[1]}: is an input too (extent file): the output would replace it`);
+    const descriptor = join(dir, 'd.vmdk');
+    writeDescriptor(descriptor, files);
+    const text = readFileSync(descriptor);
+    const disk = openDisk(descriptor);
+    expect(errorOf(() => writeRawDisk(disk, files[0]!)).message).toBe(`${files[0]}: is an input too (extent file): the output would replace it`);
+    expect(errorOf(() => writeRawDisk(disk, descriptor)).message).toBe(`${descriptor}: is an input too (descriptor): the output would replace it`);
+    expect(files.map((f) => readFileSync(f))).toEqual(before);
+    expect(readFileSync(descriptor)).toEqual(text);
+  });
+
   it('refuses names with spaces or quotes', () => {
     for (const name of ['with space.img', 'quo"te.img', "apo'strophe.img", 'tab\there.img']) {
       const dir = join(work, `b${seq++}`);
