@@ -46,7 +46,9 @@ async function main(argv: string[]): Promise<number> {
 
   const image = String(args.image);
   const source = args.d as string | undefined;
-  checkOutputs([['IMAGE', image]], [...(source === undefined ? [] : [['-d', source] as [string, string]]), ...list(args.patch).map((p): [string, string] => ['--patch', p])]);
+  const inputs: Array<[string, string]> = list(args.patch).map((p) => ['--patch', p]);
+  if (source !== undefined) inputs.push(['-d', source]);
+  checkOutputs([['IMAGE', image]], inputs);
   const opts = optionsFrom(args, image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);

@@ -80,8 +80,10 @@ const EROFS_MAGIC = 0xe0f5e1e2;
 export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promise<FsmergeResult> {
   const started = process.hrtime.bigint();
   const output = resolve(opts.output);
-  const outputs: Array<[string, string]> = [['-o', opts.output], ...(opts.vmdk ? [['--vmdk', opts.vmdk] as [string, string]] : []), ...(opts.raw ? [['--raw', opts.raw] as [string, string]] : [])];
-  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : input.layers.map((l): [string, string] => ['--layer', l]));
+  const outputs: Array<[string, string]> = [['-o', opts.output]];
+  if (opts.vmdk) outputs.push(['--vmdk', opts.vmdk]);
+  if (opts.raw) outputs.push(['--raw', opts.raw]);
+  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : input.layers.map((l) => ['--layer', l]));
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const progress = opts.onProgress ?? (() => {});
   const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);

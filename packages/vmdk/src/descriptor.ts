@@ -80,7 +80,7 @@ export interface WriteOptions extends DescriptorOptions {
  * move. The descriptor is written through an fstree OutputFile (beside the target, renamed into place).
  */
 export function writeDescriptor(descriptorPath: string, files: readonly string[], opts: WriteOptions = {}): ExtentSpec[] {
-  checkOutputs([['descriptor', descriptorPath]], files.map((f): [string, string] => ['extent file', f]));
+  checkOutputs([['descriptor', descriptorPath]], files.map((f) => ['extent file', f]));
   const folder = dirname(resolve(descriptorPath));
   const extents = files.map((f) => ({ file: extentName(folder, f, opts.absolute ?? false), sectors: sectorsOf(f) }));
   const text = Buffer.from(formatDescriptor(extents, opts));

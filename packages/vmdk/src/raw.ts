@@ -15,8 +15,9 @@ const HOLE = 64 << 10;
  * the descriptor (given one).
  */
 export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'> & { descriptor?: string }, out: string): void {
-  const inputs = disk.extents.map((e): [string, string] => ['extent file', e.path]);
-  checkOutputs([['raw disk', out]], disk.descriptor === undefined ? inputs : [['descriptor', disk.descriptor], ...inputs]);
+  const inputs: Array<[string, string]> = disk.extents.map((e) => ['extent file', e.path]);
+  if (disk.descriptor !== undefined) inputs.push(['descriptor', disk.descriptor]);
+  checkOutputs([['raw disk', out]], inputs);
   writeOutputFile(out, (file) => {
     const buf = Buffer.alloc(CHUNK);
     for (const e of disk.extents) copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf);
