@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { checkOutputs, FsTree, InputError, tempBeside } from '@fstools/fstree';
+import { checkOutputs, describeSystemError, FsTree, InputError, tempBeside } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -120,6 +120,12 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
       }
       blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
+      try {
+        mkdirSync(blobDir, { recursive: true });
+      } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'a file is in the way' : describeSystemError(err);
+        throw new InputError(blobDir, `cannot be the blob dir: ${why}`);
+      }
       const name = image.name;
       blobs = await pool.convert(
         image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits })),

@@ -290,7 +290,7 @@ describe('CLI', () => {
     expect(spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
   });
 
-  it('refuses outputs that are a directory, an input, or another output, before any work', async () => {
+  it('refuses outputs that are a directory, an input, or another output, and a blob dir that is a file, before any work', async () => {
     const image = fresh('clash');
     await buildImage([{ layers: spec('none') }], image, 'oci');
     const out = fresh('clash-out');
@@ -304,6 +304,7 @@ describe('CLI', () => {
       [[image, '-o', out], `${out}: is a directory`],
       [['--layer', tar, '-o', join(out, 'a.erofs'), '--raw', tar], `${tar}: is an input too (--layer): the output would replace it`],
       [['--layer', out, '-o', join(out, 'a.erofs')], `${out}: not a layer file (not a regular file)`],
+      [[image, '-o', join(out, 'a.erofs'), '--blobs', tar], `${tar}: cannot be the blob dir: a file is in the way`],
     ];
     for (const [args, message] of cases) {
       const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
