@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FsTree } from '@fstools/fstree';
@@ -177,6 +177,23 @@ describe('mkerofs-ts options', () => {
     expect(readdirSync(cwd).sort()).toEqual(['007', '1.0']);
     fscks(join(cwd, '007'));
     expect(cli('erofs-ts', ['cat', '007', '0x10'], { cwd }).stdout).toBe('in 1.0');
+  });
+
+  it('SOURCE may be a symlink to the directory, followed as mkfs.erofs does; links inside stay links', async () => {
+    const root = join(dir, 'via-link');
+    mkdirSync(join(root, 'real'), { recursive: true });
+    writeFileSync(join(root, 'real', 'f'), 'data');
+    symlinkSync('f', join(root, 'real', 'inner'));
+    symlinkSync('real', join(root, 'current'));
+    const a = img();
+    const r = cli('mkerofs-ts', ['-q', a, join(root, 'current')]);
+    expect(r.status, r.stderr).toBe(0);
+    fscks(a);
+    if (!canMount()) return;
+    await withErofsMount(a, (mnt) => {
+      expect(readFileSync(join(mnt, 'f'), 'utf8')).toBe('data');
+      expect(lstatSync(join(mnt, 'inner')).isSymbolicLink()).toBe(true);
+    });
   });
 
   it('ownership and exclusion flags do what mkfs.erofs does', async () => {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { cli } from '../../../test/helpers/cli.js';
@@ -81,6 +81,18 @@ describe('mkext4-ts', () => {
     if (!fsck) return;
     expectClean(`${cwd}/1e3`);
     expect(run('debugfs', ['-R', 'cat /a', `${cwd}/1e3`]).stdout).toBe('in 1.0');
+  });
+
+  it('-d may name a symlink to the directory, followed as mke2fs follows it', () => {
+    const cwd = tmp.path('via-link');
+    mkdirSync(`${cwd}/real`, { recursive: true });
+    writeFileSync(`${cwd}/real/f`, 'data');
+    symlinkSync('real', `${cwd}/current`);
+    const r = cli('mkext4-ts', ['-q', '-d', `${cwd}/current`, `${cwd}/img`, '8M']);
+    expect(r.status, r.stderr).toBe(0);
+    if (!fsck) return;
+    expectClean(`${cwd}/img`);
+    expect(run('debugfs', ['-R', 'cat /f', `${cwd}/img`]).stdout).toBe('data');
   });
 
   it('refuses to grow an existing file without -F, and leaves it alone', () => {

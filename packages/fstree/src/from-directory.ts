@@ -1,6 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { BigIntStats } from 'node:fs';
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { byteString } from './bytestring.js';
 import type { ByteString } from './bytestring.js';
 import { describeSystemError, InputError } from './errors.js';
@@ -20,11 +20,12 @@ export interface DirectoryOptions {
 
 /**
  * Builds a tree from a host directory with lstat/readdir/readlink: byte-exact names, ns mtimes,
- * hardlinks by (dev, ino), device numbers. File data is referenced, not read.
+ * hardlinks by (dev, ino), device numbers. File data is referenced, not read. `dir` itself may be
+ * a symlink to the directory (as mkfs.erofs and mke2fs -d follow it); nothing below is followed.
  */
 export function treeFromDirectory(dir: string, opts: DirectoryOptions = {}): FsTree {
   const rootPath = Buffer.from(dir);
-  const st = stat(rootPath);
+  const st = stat(rootPath, true);
   if (!st.isDirectory()) throw new InputError(dir, 'not a directory');
   const tree = new FsTree({ type: 'dir', ...meta(rootPath, st, opts), entries: new Map() });
   const links = new Map<string, Inode>();
@@ -32,9 +33,9 @@ export function treeFromDirectory(dir: string, opts: DirectoryOptions = {}): FsT
   return tree;
 }
 
-function stat(p: Buffer): BigIntStats {
+function stat(p: Buffer, follow = false): BigIntStats {
   try {
-    return lstatSync(p, { bigint: true });
+    return follow ? statSync(p, { bigint: true }) : lstatSync(p, { bigint: true });
   } catch (err) {
     throw new InputError(p.toString(), `cannot stat: ${describeSystemError(err)}`);
   }
