@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { chmodSync, renameSync, closeSync, ftruncateSync, lchownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, writeFileSync, writeSync } from 'node:fs';
+import { chmodSync, closeSync, ftruncateSync, lchownSync, linkSync, lutimesSync, mkdirSync, mkdtempSync, openSync, rmSync, symlinkSync, unlinkSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Inode } from '@fstools/fstree';
@@ -24,6 +24,8 @@ export interface ExtractResult {
  * directories, symlinks, hardlinks, device nodes, fifos and sockets, then owners (when root),
  * modes, xattrs and mtimes (directories last, so creating children does not disturb them).
  * Node has no mknod or xattr API: device nodes and fifos use mknod(1), xattrs setfattr(1).
+ * Nothing already under `dest` is replaced or followed: an entry whose name exists there is an
+ * error (a symlink left in `dest` cannot redirect a write outside it).
  */
 export function extract(img: ErofsImage, dest: string, opts: ExtractOptions = {}): ExtractResult {
   const owners = opts.owners ?? process.getuid?.() === 0;
@@ -88,7 +90,7 @@ export function extract(img: ErofsImage, dest: string, opts: ExtractOptions = {}
 /**
  * Creates a device node, fifo (mknod(1)) or socket (a child binds one and exits) and returns why
  * not on failure. Command lines carry text, so the node is made under a plain name at the top of
- * `dest` and renamed to its byte-exact place.
+ * `dest` and linked to its byte-exact place.
  */
 function makeSpecial(dest: string, host: Buffer, inode: Inode): string | undefined {
   const tmp = join(dest, `.erofs-ts-${process.pid}`);
@@ -98,7 +100,11 @@ function makeSpecial(dest: string, host: Buffer, inode: Inode): string | undefin
       : ['mknod', [tmp, ...(inode.type === 'chr' || inode.type === 'blk' ? [inode.type === 'chr' ? 'c' : 'b', String(inode.major), String(inode.minor)] : ['p'])]];
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) return (r.stderr || r.error?.message || `exit ${r.status}`).trim();
-  renameSync(tmp, host);
+  try {
+    linkSync(tmp, host); // unlike rename, never replaces what is there
+  } finally {
+    unlinkSync(tmp);
+  }
   return undefined;
 }
 
@@ -107,7 +113,7 @@ const HOLE_GRAIN = 4096;
 
 /** Writes a file's bytes, skipping all-zero blocks so holes stay holes. */
 function writeFile(host: Buffer, inode: Inode & { type: 'file' }): void {
-  const fd = openSync(host, 'w', 0o600);
+  const fd = openSync(host, 'wx', 0o600);
   try {
     forEachChunk(inode, 1 << 20, (chunk, pos) => {
       for (let o = 0; o < chunk.length; o += HOLE_GRAIN) {

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffManifests, manifest, manifestText } from '@fstools/fstree';
@@ -79,6 +79,18 @@ describe.runIf(run18)('extract and the erofs-ts CLI', () => {
     for (const [i, e] of expected.entries()) expect(Math.abs(Number(BigInt(e.mtime!) - BigInt(got[i]!.mtime!))), e.path).toBeLessThan(2000);
     const sparse = spawnSync('du', ['-k', join(dest, 'sparse.img')], { encoding: 'utf8' }).stdout;
     expect(Number(sparse.split('\t')[0])).toBeLessThan(1024);
+  });
+
+  it('extract never replaces or follows what is already in DEST', () => {
+    const dest = join(dir.host, 'taken');
+    const victim = join(dir.host, 'victim');
+    writeFileSync(victim, 'untouched');
+    mkdirSync(dest);
+    symlinkSync(victim, join(dest, 'sparse.img'));
+    const r = cli('extract', image, dest);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(new RegExp(`^erofs-ts: ${dest}/sparse\\.img: .*\\(EEXIST\\)\n$`));
+    expect(readFileSync(victim, 'utf8')).toBe('untouched');
   });
 
   it('manifest prints the canonical manifest', () => {
