@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
@@ -50,6 +50,24 @@ export function checkOutputs(outputs: Array<[string, string]>, inputs: Array<[st
   });
 }
 
+/**
+ * Where an output written at `target` lands: through symlinks to the file they name, existing or
+ * not (where open(2), and so mkfs.erofs and mke2fs, would write), else `target` itself.
+ */
+export function outputPath(target: string): string {
+  let path = target;
+  for (let hops = 0; hops < 40; hops++) {
+    let link: string;
+    try {
+      link = readlinkSync(path);
+    } catch {
+      return path; // not a symlink (or missing)
+    }
+    path = resolve(dirname(path), link);
+  }
+  throw new InputError(target, 'too many levels of symbolic links');
+}
+
 /** The same path, or two names of one file (links, symlinks). */
 function sameFile(a: string, b: string): boolean {
   if (resolve(a) === resolve(b)) return true;
@@ -92,7 +110,10 @@ export class OutputFile {
   private writebackError: Error | undefined;
 
   private constructor(
+    /** The path as given (errors name it). */
     readonly target: string,
+    /** Where the file goes: `target`, or the file it links to. */
+    private readonly dest: string,
     private readonly temp: string,
     private readonly fd: number,
     /** Flushed to the disk before it is renamed into place, and written back as it grows. */
@@ -100,19 +121,21 @@ export class OutputFile {
   ) {}
 
   /**
-   * Creates the temporary file beside `target` (mode 0644 before the umask). A `durable` file is
-   * on the disk (fdatasync) before commit renames it; call writtenBack() before commit or discard.
+   * Creates the temporary file beside `target`, or beside the file it links to (mode 0644 before
+   * the umask). A `durable` file is on the disk (fdatasync) before commit renames it; call
+   * writtenBack() before commit or discard.
    */
   static create(target: string, opts: { durable?: boolean } = {}): OutputFile {
     checkOutputs([['output', target]]);
-    const temp = tempBeside(target);
+    const dest = outputPath(target);
+    const temp = tempBeside(dest);
     let fd: number;
     try {
       fd = openSync(temp, 'wx', 0o644);
     } catch (err) {
       throw new InputError(target, `cannot create: ${describeSystemError(err)}`);
     }
-    return new OutputFile(target, temp, fd, opts.durable ?? false);
+    return new OutputFile(target, dest, temp, fd, opts.durable ?? false);
   }
 
   /** Writes `data` at byte `pos`. */
@@ -151,7 +174,7 @@ export class OutputFile {
       if (this.durable) fdatasyncSync(this.fd);
       this.close();
       step = 'rename into place';
-      renameSync(this.temp, this.target);
+      renameSync(this.temp, this.dest);
     } catch (err) {
       this.discard();
       throw new InputError(this.target, `cannot ${step}: ${describeSystemError(err)}`);

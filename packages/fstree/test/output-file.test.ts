@@ -1,8 +1,8 @@
-import { linkSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkOutputs, InputError, OutputFile, writeOutputFile } from '../src/index.js';
+import { checkOutputs, InputError, OutputFile, outputPath, writeOutputFile } from '../src/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'output-file-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -81,6 +81,25 @@ describe('OutputFile', () => {
     writeFileSync(join(d, 'img', 'keep'), '');
     expect(() => out.commit(1)).toThrow(/img: cannot rename into place: .*\(EISDIR\)$/);
     expect(readdirSync(d).sort()).toEqual(['dir', 'img']);
+  });
+});
+
+describe('outputPath and writing through a symlink', () => {
+  it('writes to the file a symlink at the target names, existing or not; the link stays', () => {
+    const d = folder('via-link', { 'old.img': 'old' });
+    mkdirSync(join(d, 'store'));
+    symlinkSync('old.img', join(d, 'to-old'));
+    symlinkSync('store/new.img', join(d, 'to-new'));
+    symlinkSync('to-new', join(d, 'chain'));
+    expect(outputPath(join(d, 'chain'))).toBe(join(d, 'store', 'new.img'));
+    expect(outputPath(join(d, 'plain'))).toBe(join(d, 'plain'));
+    writeOutputFile(join(d, 'to-old'), (out) => (out.write(Buffer.from('fresh'), 0), 5));
+    writeOutputFile(join(d, 'chain'), (out) => (out.write(Buffer.from('new'), 0), 3));
+    expect(readFileSync(join(d, 'old.img'), 'utf8')).toBe('fresh');
+    expect(readFileSync(join(d, 'store', 'new.img'), 'utf8')).toBe('new');
+    expect(['to-old', 'to-new', 'chain'].map((l) => lstatSync(join(d, l)).isSymbolicLink())).toEqual([true, true, true]);
+    symlinkSync('loop', join(d, 'loop'));
+    expect(() => outputPath(join(d, 'loop'))).toThrow(new InputError(join(d, 'loop'), 'too many levels of symbolic links'));
   });
 });
 

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { checkOutputs, describeSystemError, FsTree, InputError, tempBeside } from '@fstools/fstree';
+import { checkOutputs, describeSystemError, FsTree, InputError, outputPath, tempBeside } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -79,11 +79,16 @@ const EROFS_MAGIC = 0xe0f5e1e2;
  */
 export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promise<FsmergeResult> {
   const started = process.hrtime.bigint();
-  const output = resolve(opts.output);
   const outputs: Array<[string, string]> = [['-o', opts.output]];
   if (opts.vmdk) outputs.push(['--vmdk', opts.vmdk]);
   if (opts.raw) outputs.push(['--raw', opts.raw]);
   checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : input.layers.map((l) => ['--layer', l]));
+  // Absolute, and through a symlink given as an output to where its file is (the VMDK's relative
+  // names are computed from there).
+  const final = (p: string): string => outputPath(resolve(p));
+  const output = final(opts.output);
+  const vmdk = opts.vmdk ? final(opts.vmdk) : undefined;
+  const raw = opts.raw ? final(opts.raw) : undefined;
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
   const progress = opts.onProgress ?? (() => {});
   const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);
@@ -171,8 +176,8 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       const r = opts.standalone ? await writeStandalone(merged, fsmetaTmp) : await writeFsmeta(merged, [...devices.values()], fsmetaTmp);
       const parts: DiskPart[] = [{ current: fsmetaTmp, final: output, bytes: r.bytes }, ...[...devices.values()].map((d) => ({ current: d.path, final: d.path, bytes: d.blocks * d.blockSize }))];
       if (opts.standalone) parts.length = 1;
-      if (opts.vmdk) writeVmdk(parts, resolve(opts.vmdk), tmpOf(resolve(opts.vmdk)));
-      if (opts.raw) writeRaw(parts, tmpOf(resolve(opts.raw)));
+      if (vmdk) writeVmdk(parts, vmdk, tmpOf(vmdk));
+      if (raw) writeRaw(parts, tmpOf(raw));
       for (const [tmp, final] of temps) renameSync(tmp, final);
       temps.length = 0;
       return {
@@ -184,8 +189,8 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         fsmeta: { path: output, bytes: r.bytes, inodes: r.inodes },
         layers: scratch ? [] : blobs.map((b, index) => ({ index, diffId: b.diffId, path: b.path, bytes: b.bytes, reused: b.reused, seconds: b.seconds })),
         devices: opts.standalone ? [] : parts.map((p) => p.final),
-        ...(opts.vmdk && { vmdk: resolve(opts.vmdk) }),
-        ...(opts.raw && { raw: resolve(opts.raw) }),
+        ...(vmdk && { vmdk }),
+        ...(raw && { raw }),
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       };
     } finally {

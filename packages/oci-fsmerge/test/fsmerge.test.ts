@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -288,6 +288,23 @@ describe('CLI', () => {
     expect(spawnSync(process.execPath, [cli, '--nope'], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, image], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
+  });
+
+  it('outputs given as symlinks land where they point, and the VMDK names files from there', async () => {
+    const image = fresh('links');
+    await buildImage([{ layers: spec('none') }], image, 'oci');
+    const out = fresh('links-out');
+    mkdirSync(join(out, 'store'), { recursive: true });
+    symlinkSync('store/fsmeta.erofs', join(out, 'fsmeta.erofs'));
+    symlinkSync('store/disk.vmdk', join(out, 'disk.vmdk'));
+    const r = spawnSync(process.execPath, [cli, image, '-o', join(out, 'fsmeta.erofs'), '--vmdk', join(out, 'disk.vmdk'), '--json'], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect([j.fsmeta.path, j.vmdk]).toEqual([join(out, 'store', 'fsmeta.erofs'), join(out, 'store', 'disk.vmdk')]);
+    expect(lstatSync(join(out, 'fsmeta.erofs')).isSymbolicLink()).toBe(true);
+    const names = [...readFileSync(join(out, 'store', 'disk.vmdk'), 'utf8').matchAll(/FLAT "([^"]+)"/g)].map((m) => m[1]!);
+    expect(names[0]).toBe('fsmeta.erofs');
+    for (const name of names) expect(statSync(join(out, 'store', name)).isFile(), name).toBe(true);
   });
 
   it('refuses outputs that are a directory, an input, or another output, and a blob dir that is a file, before any work', async () => {
