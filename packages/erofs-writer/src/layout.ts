@@ -8,6 +8,7 @@ import {
   EROFS_INODE_FLAT_PLAIN,
   EROFS_ISLOTBITS,
   EROFS_ROOT_NID_MAX,
+  EROFS_XATTR_IBODY_HEADER_SIZE,
 } from './constants.js';
 import type { Placement } from './data-area.js';
 import type { DirentSource } from './dirent.js';
@@ -151,7 +152,11 @@ export class Layout {
     this.metaBytes = packer.size();
     this.rootNid = this.nodes[0]!.nid;
     if (this.rootNid > EROFS_ROOT_NID_MAX) throw new Error('root inode outside the first 2 MiB of metadata');
-    this.totalBlocks = this.metaBlkaddr + Math.ceil(this.metaBytes / opts.blockSize);
+    // The metadata ends the image. fsck.erofs before 1.8 reads an xattr ibody header after every
+    // inode, xattrs or not (erofs_verify_xattr), and calls an image whose last inode ends within
+    // that many bytes of the end corrupt: such an image gets one more (zero, unwritten) block.
+    const metaBlocks = Math.ceil((this.metaBytes + EROFS_XATTR_IBODY_HEADER_SIZE) / opts.blockSize);
+    this.totalBlocks = this.metaBlkaddr + metaBlocks;
   }
 
   private decideContent(node: Node): void {

@@ -1,13 +1,13 @@
 // A real Debian image of a few hundred MB (tools/make-debian-oci.sh: debootstrap, a layer that
 // installs packages, one that deletes and replaces things) through the whole pipeline, judged by
-// the kernel three ways and by fsck.erofs 1.8.
+// the kernel three ways and by fsck.erofs 1.8 and 1.5 (Debian bookworm's, which users have).
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { diffManifests } from '@fstools/fstree';
 import { fsmerge } from '@fstools/oci-fsmerge';
-import { canFsck18, canMount, fsck18, scratchDir } from '../../../test/helpers/erofs-oracles.js';
+import { canFsck15, canFsck18, canMount, fsck15, fsck18, scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { deviceManifest, flatManifest, overlayManifest } from './helpers/judge.js';
 
@@ -17,7 +17,7 @@ const dir = scratchDir('fsmerge-debian');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.runIf(have && canMount())('Debian image (debootstrap + install + delete/replace layers)', () => {
-  it('merges; flat disk, -o device= and overlayfs agree; fsck.erofs 1.8 and qemu-img accept it; cache and docker-save give the same fsmeta', async () => {
+  it('merges; flat disk, -o device= and overlayfs agree; fsck.erofs 1.8 and 1.5 and qemu-img accept it; cache and docker-save give the same fsmeta', async () => {
     const out = join(dir, 'out');
     const blobs = join(dir, 'blobs');
     const r = await fsmerge({ image: join(image, 'oci-gzip') }, { output: join(out, 'fsmeta.erofs'), blobDir: blobs, raw: join(out, 'disk.img'), vmdk: join(out, 'disk.vmdk') });
@@ -33,6 +33,10 @@ describe.runIf(have && canMount())('Debian image (debootstrap + install + delete
     expect(diffManifests(expected, await flatManifest(r.raw!))).toEqual([]);
     expect(diffManifests(expected, await deviceManifest(r.fsmeta.path, layerImages))).toEqual([]);
     if (canFsck18()) fsck18(r.fsmeta.path, layerImages);
+    if (canFsck15()) {
+      for (const layer of layerImages) fsck15(layer);
+      fsck15(r.fsmeta.path, layerImages);
+    }
     const cmp = spawnSync('qemu-img', ['compare', '-f', 'vmdk', '-F', 'raw', r.vmdk!, r.raw!], { encoding: 'utf8' });
     expect(cmp.stdout).toMatch(/Images are identical/);
 
