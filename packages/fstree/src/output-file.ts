@@ -68,9 +68,9 @@ export function outputPath(target: string): string {
   throw new InputError(target, 'too many levels of symbolic links');
 }
 
-/** The same path, or two names of one file (links, symlinks). */
+/** The same path, or two names of one file (links, symlinks, even to a file not made yet). */
 function sameFile(a: string, b: string): boolean {
-  if (resolve(a) === resolve(b)) return true;
+  if (resolve(outputPath(a)) === resolve(outputPath(b))) return true;
   const sa = statOrUndefined(a);
   const sb = statOrUndefined(b);
   return !!sa && !!sb && sa.dev === sb.dev && sa.ino === sb.ino;

@@ -114,6 +114,8 @@ describe('checkOutputs', () => {
       expect(() => checkOutputs([['IMAGE', join(d, name)]], inputs), name).toThrow(new InputError(join(d, name), 'is an input too (SOURCE): the output would replace it'));
     }
     expect(() => checkOutputs([['-o', join(d, 'a')], ['--vmdk', join(d, 'b')], ['--raw', `${d}/./a`]])).toThrow(new InputError(`${d}/./a`, 'is given for both -o and --raw'));
+    symlinkSync('not-yet', join(d, 'to-not-yet'));
+    expect(() => checkOutputs([['-o', join(d, 'not-yet')], ['--vmdk', join(d, 'to-not-yet')]])).toThrow(new InputError(join(d, 'to-not-yet'), 'is given for both -o and --vmdk'));
   });
 
   it('lets through new files, existing ones that are no input, and paths whose folder is missing', () => {
