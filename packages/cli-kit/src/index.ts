@@ -63,7 +63,9 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
  * escapes sets exit code 1 and prints as one line "<name>: <message>" when it is the user's (an
  * InputError, or an instance of one of `opts.expected`) or the system's (a failed system call:
  * "<path>: <reason> (<code>)"); anything else is an internal error, printed with its stack.
- * With `opts.json` the error also goes to stdout as {"ok":false,"error":"<message>"}.
+ * With `opts.json` the error also goes to stdout as {"ok":false,"error":"<message>"}. Output
+ * whose reader went away (`| head`: EPIPE) ends the command quietly with status 141, as SIGPIPE
+ * ends cat or ls.
  */
 export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean } = {}): void {
   main().then(
@@ -71,6 +73,10 @@ export function runCli(name: string, main: () => Promise<number>, opts: { expect
       process.exitCode = code;
     },
     (err: unknown) => {
+      if (isBrokenPipe(err)) {
+        process.exitCode = 128 + 13; // SIGPIPE
+        return;
+      }
       const line = errorLine(err, opts.expected ?? []);
       const message = err instanceof Error ? err.message : String(err);
       if (opts.json) process.stdout.write(`${JSON.stringify({ ok: false, error: line ?? `internal error: ${message}` })}\n`);
@@ -78,6 +84,12 @@ export function runCli(name: string, main: () => Promise<number>, opts: { expect
       process.exitCode = 1;
     },
   );
+}
+
+/** A write to a pipe nobody reads any more: stdout's (files are written under their own names). */
+function isBrokenPipe(err: unknown): boolean {
+  const e = err as NodeJS.ErrnoException;
+  return e instanceof Error && e.code === 'EPIPE' && e.syscall === 'write' && e.path === undefined;
 }
 
 /** The one line an expected or system error prints as; undefined for an internal error. */

@@ -52,6 +52,22 @@ describe('runCli', () => {
     expect(r).toEqual({ code: 1, stderr: 'tool: /nonexistent/x: no such file or directory (ENOENT)\n', stdout: '' });
   });
 
+  it('ends quietly with status 141 (as SIGPIPE would) when the reader of its output goes away', async () => {
+    const gone = Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE', syscall: 'write', errno: -32 });
+    expect(
+      await outcome(async () => {
+        throw gone;
+      }),
+    ).toEqual({ code: 141, stderr: '', stdout: '' });
+    // A named file's broken pipe is a real failure and is reported.
+    const named = Object.assign(new Error('EPIPE: broken pipe, write'), { code: 'EPIPE', syscall: 'write', errno: -32, path: '/tmp/fifo' });
+    const r = await outcome(async () => {
+      throw named;
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^tool: \/tmp\/fifo: /);
+  });
+
   it('prints anything else as an internal error with its stack', async () => {
     const r = await outcome(async () => {
       throw new TypeError('x is undefined');
