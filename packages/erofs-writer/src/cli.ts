@@ -58,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
   let result: ErofsResult;
   try {
     if (args.tar) {
+      // As tar does: a terminal holds no archive, and waiting on one only looks like a hang.
+      if (source === '-' && process.stdin.isTTY) throw new InputError('<stdin>', 'is a terminal: pipe a tar archive in, or name one');
       const input = source === '-' ? process.stdin : fileChunks(source);
       result = await writeErofsFromTar(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
     } else {
