@@ -102,7 +102,7 @@ describe('mkerofs-ts bad input', () => {
     fails(['--tar', '@OUT', join(dir, 'missing.tar')], 1, /missing\.tar: cannot open: no such file or directory \(ENOENT\)$/);
   });
 
-  it('an output that is a directory or the tar being read', () => {
+  it('an output that is a directory, a device or the tar being read', () => {
     const outDir = join(dir, 'clash');
     mkdirSync(join(outDir, 'sub'), { recursive: true });
     const tar = join(outDir, 'in.tar');
@@ -110,6 +110,7 @@ describe('mkerofs-ts bad input', () => {
     writeFileSync(tar, bytes);
     fails(['--tar', tar, tar], 1, new RegExp(`^mkerofs-ts: ${tar}: is an input too \\(SOURCE\\): the output would replace it$`), { outDir });
     fails([join(outDir, 'sub'), join(outDir, 'sub')], 1, new RegExp(`^mkerofs-ts: ${outDir}/sub: is a directory$`), { outDir });
+    fails(['/dev/null', join(outDir, 'sub')], 1, /^mkerofs-ts: \/dev\/null: is not a regular file/, { outDir });
     expect(readFileSync(tar)).toEqual(bytes);
   });
 

@@ -36,13 +36,16 @@ export function tempBeside(target: string, suffix = 'tmp'): string {
 }
 
 /**
- * Refuses, before any work, outputs that cannot be written as asked: an existing directory, a
+ * Refuses, before any work, outputs that cannot be written as asked: an existing directory or
+ * other non-file (a device such as /dev/null or /dev/sdb would be replaced by a regular file), a
  * file that is also an input (the result would replace it), one file given for two outputs.
  * Entries are [what, path] pairs naming the argument, e.g. ['--vmdk', 'disk.vmdk'] or ['SOURCE', 'x.tar'].
  */
 export function checkOutputs(outputs: Array<[string, string]>, inputs: Array<[string, string]> = []): void {
   outputs.forEach(([what, path], i) => {
-    if (statOrUndefined(path)?.isDirectory()) throw new InputError(path, 'is a directory');
+    const st = statOrUndefined(path);
+    if (st?.isDirectory()) throw new InputError(path, 'is a directory');
+    if (st && !st.isFile()) throw new InputError(path, 'is not a regular file (outputs are written as new files, renamed into place)');
     const input = inputs.find(([, p]) => sameFile(p, path));
     if (input) throw new InputError(path, `is an input too (${input[0]}): the output would replace it`);
     const earlier = outputs.slice(0, i).find(([, p]) => sameFile(p, path));

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { linkSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -116,6 +117,14 @@ describe('checkOutputs', () => {
     expect(() => checkOutputs([['-o', join(d, 'a')], ['--vmdk', join(d, 'b')], ['--raw', `${d}/./a`]])).toThrow(new InputError(`${d}/./a`, 'is given for both -o and --raw'));
     symlinkSync('not-yet', join(d, 'to-not-yet'));
     expect(() => checkOutputs([['-o', join(d, 'not-yet')], ['--vmdk', join(d, 'to-not-yet')]])).toThrow(new InputError(join(d, 'to-not-yet'), 'is given for both -o and --vmdk'));
+  });
+
+  it('refuses a device or fifo, which a renamed-in file would replace', () => {
+    const d = folder('check-special');
+    spawnSync('mkfifo', [join(d, 'fifo')]);
+    expect(() => checkOutputs([['IMAGE', join(d, 'fifo')]])).toThrow(new InputError(join(d, 'fifo'), 'is not a regular file (outputs are written as new files, renamed into place)'));
+    expect(() => OutputFile.create('/dev/null')).toThrow(new InputError('/dev/null', 'is not a regular file (outputs are written as new files, renamed into place)'));
+    expect(statSync('/dev/null').isCharacterDevice()).toBe(true);
   });
 
   it('lets through new files, existing ones that are no input, and paths whose folder is missing', () => {
