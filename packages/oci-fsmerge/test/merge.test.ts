@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { diffManifests, manifest } from '@fstools/fstree';
 import type { FsTree } from '@fstools/fstree';
+import { layerStackArb } from './helpers/arbitrary.js';
 import type { Entry } from './helpers/model.js';
 import { modelMerge } from './helpers/model.js';
 import { mergeEntries } from './helpers/layers.js';
@@ -101,28 +102,10 @@ describe('merge rules', () => {
   });
 });
 
-// Random layer stacks over a small path universe, so that layers collide often.
-const pathArb = fc.constantFrom('a', 'b', 'c', 'a/x', 'a/y', 'a/b', 'a/b/z', 'b/x', 'c/d/e');
-const metaArb = fc.record({
-  mode: fc.constantFrom(0o644, 0o755, 0o4755, 0o700),
-  uid: fc.constantFrom(0, 1000),
-  mtime: fc.bigInt({ min: 0n, max: 2_000_000_000_000_000_000n }),
-});
-const entryArb: fc.Arbitrary<Entry> = fc.oneof(
-  fc.tuple(pathArb, metaArb, fc.string({ maxLength: 6 })).map(([path, m, data]) => ({ path, ...m, data })),
-  fc.tuple(pathArb, metaArb).map(([path, m]) => ({ path, type: 'dir' as const, ...m })),
-  fc.tuple(pathArb, fc.constantFrom('x', '/etc', '../a')).map(([path, target]) => ({ path, type: 'symlink' as const, target })),
-  fc.tuple(pathArb, pathArb).map(([path, target]) => ({ path, type: 'hardlink' as const, target })),
-  pathArb.map((p) => ({ path: p.includes('/') ? p.replace(/[^/]+$/, (n) => `.wh.${n}`) : `.wh.${p}` })),
-  fc.constantFrom('', 'a', 'a/b', 'b', 'c/d').map((d) => ({ path: d ? `${d}/.wh..wh..opq` : '.wh..wh..opq' })),
-  pathArb.map((path) => ({ path, type: 'fifo' as const })),
-  fc.tuple(metaArb).map(([m]) => ({ path: './', type: 'dir' as const, ...m })),
-);
-
 describe('merge equals the reference model on random layer stacks', () => {
   it('property', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.array(entryArb, { maxLength: 7 }), { minLength: 1, maxLength: 4 }), async (layers) => {
+      fc.asyncProperty(layerStackArb, async (layers) => {
         let want: FsTree | Error;
         try {
           want = modelMerge(layers);
