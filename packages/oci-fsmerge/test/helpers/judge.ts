@@ -4,8 +4,10 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { expect } from 'vitest';
 import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
-import { hostManifest } from '../../../../test/helpers/erofs-oracles.js';
+import { diffManifests } from '@fstools/fstree';
+import { canFsck15, canFsck18, fsck15, fsck18, hostManifest } from '../../../../test/helpers/erofs-oracles.js';
 
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
@@ -57,4 +59,19 @@ export function overlayManifest(blobs: string[], opts: ManifestOptions = {}): Pr
   const all = blobs.length > 1 ? [...layerMounts, { source: 'overlay', type: 'overlay', options: `ro,lowerdir=${lower}` }] : layerMounts;
   const drop = opts.dropXattr;
   return withMounts(all, (dir) => hostManifest(dir, { ...opts, dropXattr: (n) => n.startsWith('trusted.fsmerge.') || !!drop?.(n) }));
+}
+
+/**
+ * An fsmerge result judged: the flat one-disk file and fsmeta with -o device= (the layer images in
+ * device order) both mount as `expected`; fsck.erofs 1.8 and 1.5 (Debian bookworm's, which users
+ * have) pass on fsmeta and every layer image.
+ */
+export async function expectMerged(expected: ManifestEntry[], r: { fsmeta: { path: string }; raw?: string }, devices: string[]): Promise<void> {
+  expect(diffManifests(expected, await flatManifest(r.raw!))).toEqual([]);
+  expect(diffManifests(expected, await deviceManifest(r.fsmeta.path, devices))).toEqual([]);
+  if (canFsck18()) fsck18(r.fsmeta.path, devices);
+  if (canFsck15()) {
+    for (const d of devices) fsck15(d);
+    fsck15(r.fsmeta.path, devices);
+  }
 }
