@@ -1,11 +1,10 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
-import { cli } from './helpers/cli.js';
+import { cli, cliScript } from './helpers/cli.js';
 import { isRoot, oracle } from './helpers/oracles.js';
 import { scratchDir } from './helpers/erofs-oracles.js';
 
@@ -89,9 +88,8 @@ describe('mkerofs-ts bad input', () => {
   it('stdin that is a terminal is refused, not waited on (as tar refuses it)', () => {
     const outDir = join(dir, 'tty');
     mkdirSync(outDir, { recursive: true });
-    const bin = fileURLToPath(new URL('../packages/erofs-writer/bin/bin.cjs', import.meta.url));
     // script(1) runs the command on a pseudo-terminal.
-    const r = spawnSync('script', ['-qec', `'${process.execPath}' '${bin}' --tar '${join(outDir, 'x.erofs')}' -`, '/dev/null'], { input: '', encoding: 'utf8', timeout: 60_000 });
+    const r = spawnSync('script', ['-qec', `'${process.execPath}' '${cliScript('mkerofs-ts')}' --tar '${join(outDir, 'x.erofs')}' -`, '/dev/null'], { input: '', encoding: 'utf8', timeout: 60_000 });
     expect(r.stdout.replace(/\r/g, '')).toBe('mkerofs-ts: <stdin>: is a terminal: pipe a tar archive in, or name one\n');
     expect(readdirSync(outDir)).toEqual([]);
   });

@@ -15,10 +15,14 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The built script of one of our CLIs (run it with process.execPath). */
+export function cliScript(name: keyof typeof bins): string {
+  return fileURLToPath(new URL(bins[name], import.meta.url));
+}
+
 /** Runs one of our CLIs (built) as a user would, with a clean environment plus `env`, in `cwd` when given. */
 export function cli(name: keyof typeof bins, args: string[], opts: { env?: Record<string, string>; input?: Buffer; cwd?: string } = {}): CliResult {
-  const script = fileURLToPath(new URL(bins[name], import.meta.url));
-  const r = spawnSync(process.execPath, [script, ...args], {
+  const r = spawnSync(process.execPath, [cliScript(name), ...args], {
     env: { PATH: process.env.PATH ?? '', ...opts.env },
     input: opts.input,
     cwd: opts.cwd,

@@ -1,6 +1,6 @@
 import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { checkOutputs, describeSystemError, FsTree, InputError, outputPath, tempBeside } from '@fstools/fstree';
+import { checkOutputs, FsTree, InputError, outputPath, tempBeside } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -8,7 +8,7 @@ import { writeFsmeta, writeStandalone } from './fsmeta.js';
 import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
-import { checkLayerBlob } from './layer-blob.js';
+import { checkLayerBlob, ensureBlobDir } from './layer-blob.js';
 import type { LayerImageTree } from './layer-image.js';
 import { layerImageTree, readLayerIdentity } from './layer-image.js';
 import { LayerPool } from './layer-pool.js';
@@ -125,12 +125,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
       }
       blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
-      try {
-        mkdirSync(blobDir, { recursive: true });
-      } catch (err) {
-        const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'a file is in the way' : describeSystemError(err);
-        throw new InputError(blobDir, `cannot be the blob dir: ${why}`);
-      }
+      ensureBlobDir(blobDir); // a bad blob dir fails before any layer is read
       const name = image.name;
       blobs = await pool.convert(
         image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits })),

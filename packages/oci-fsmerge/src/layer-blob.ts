@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeErofsFromTarEntries } from '@fstools/erofs-writer';
-import { formatUuid, InputError } from '@fstools/fstree';
+import { describeSystemError, formatUuid, InputError } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
 import { layerName, layerTar, normalizedLayer, verifiedBlob } from './layer-stream.js';
@@ -17,6 +17,16 @@ export const LAYER_LABEL = 'oci-layer';
 /** The blob-dir file of a layer image: content-addressed by diff ID. */
 export function layerBlobPath(blobDir: string, diffId: string): string {
   return join(blobDir, `${diffId.replace(':', '-')}.erofs`);
+}
+
+/** Creates the blob dir if it is missing; a file in its place is an InputError naming it. */
+export function ensureBlobDir(blobDir: string): void {
+  try {
+    mkdirSync(blobDir, { recursive: true });
+  } catch (err) {
+    const why = (err as NodeJS.ErrnoException).code === 'EEXIST' ? 'a file is in the way' : describeSystemError(err);
+    throw new InputError(blobDir, `cannot be the blob dir: ${why}`);
+  }
 }
 
 /** The volume UUID recording a diff ID: its first 16 bytes. */
@@ -65,7 +75,7 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
     if (!verified) await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
     return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
   }
-  mkdirSync(blobDir, { recursive: true });
+  ensureBlobDir(blobDir);
   try {
     const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), path, {
       blockSize: BLOCK_SIZE,
