@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
-import { cli, cliScript } from './helpers/cli.js';
+import { cli, cliScript, interruptCli, zeroFileTar } from './helpers/cli.js';
 import { isRoot, oracle } from './helpers/oracles.js';
 import { scratchDir } from './helpers/erofs-oracles.js';
 
@@ -164,5 +164,21 @@ describe('a source that changes during the run', () => {
     await expect(writeErofs(tree2, join(outDir, 'y.erofs'))).rejects.toThrow(`${src}/f20: changed while being read`);
     await new Promise((r) => setTimeout(r, 100)); // reads still in flight settle without an unhandled rejection
     expect(readdirSync(outDir)).toEqual([]);
+  });
+});
+
+describe('an interrupted run', () => {
+  it('Ctrl-C or kill removes the temporary image and the command dies of the signal', async () => {
+    const tar = join(dir, 'zeros.tar');
+    zeroFileTar(tar, 'zeros', 2 ** 31);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = join(dir, `interrupted-${signal}`);
+      mkdirSync(out);
+      // Interrupted once the temporary image exists beside the output.
+      const r = await interruptCli('mkerofs-ts', ['--tar', join(out, 'image.erofs'), tar], () => readdirSync(out).some((f) => f.startsWith('.')), signal);
+      expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+      expect([r.signal, r.status, r.stderr]).toEqual([signal, null, '']);
+      expect(readdirSync(out)).toEqual([]);
+    }
   });
 });

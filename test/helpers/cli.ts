@@ -1,5 +1,7 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { statSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
 
 const bins = {
   'mkerofs-ts': '../../packages/erofs-writer/bin/bin.cjs',
@@ -29,4 +31,35 @@ export function cli(name: keyof typeof bins, args: string[], opts: { env?: Recor
     maxBuffer: 1 << 28,
   });
   return { status: r.status, stdout: r.stdout.toString(), stderr: r.stderr.toString() };
+}
+
+/**
+ * Starts one of our CLIs, sends it `signal` as soon as `ready()` holds (polled every 5 ms; the
+ * command must not finish first) and resolves with how it ended.
+ */
+export function interruptCli(name: keyof typeof bins, args: string[], ready: () => boolean, signal: NodeJS.Signals): Promise<{ signal: NodeJS.Signals | null; status: number | null; stderr: string; finishedFirst: boolean }> {
+  const child = spawn(process.execPath, [cliScript(name), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  let sent = false;
+  const poll = setInterval(() => {
+    if (sent || !ready()) return;
+    sent = true;
+    child.kill(signal);
+  }, 5);
+  return new Promise((done) =>
+    child.on('exit', (status, sig) => {
+      clearInterval(poll);
+      done({ signal: sig, status, stderr, finishedFirst: !sent });
+    }),
+  );
+}
+
+/**
+ * Writes a tar holding one regular file `member` of `bytes` zero bytes, as a sparse host file
+ * (a large input that costs no disk and takes a while to read).
+ */
+export function zeroFileTar(path: string, member: string, bytes: number): void {
+  writeFileSync(path, encodeHeader({ path: utf8(member), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: bytes, linkname: '', major: 0, minor: 0, xattrs: new Map() }));
+  truncateSync(path, statSync(path).size + bytes + padding(bytes).length + endOfArchive().length);
 }

@@ -121,4 +121,4 @@ async function main(argv: string[]): Promise<number> {
   return 'exit' in parsed ? parsed.exit : code;
 }
 
-runCli('boot-ts', () => main(hideBin(process.argv)), { json: process.argv.includes('--json') });
+runCli('boot-ts', () => main(hideBin(process.argv)), { json: process.argv.includes('--json'), cleanUpOnSignals: true });

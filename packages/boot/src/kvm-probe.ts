@@ -1,6 +1,7 @@
-import { accessSync, constants, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { makeTempDir, removeTemp } from '@fstools/fstree';
 import { guestInit } from './guest-init.js';
 import { writeInitramfs } from './initramfs.js';
 import type { GuestKit } from './kernel.js';
@@ -40,7 +41,7 @@ export function chooseAccel(want: Accel | 'auto', kit: GuestKit, qemu?: string):
 }
 
 async function probeKvm(kit: GuestKit, qemu?: string): Promise<AccelChoice> {
-  const work = mkdtempSync(join(tmpdir(), 'boot-ts-probe-'));
+  const work = makeTempDir(join(tmpdir(), 'boot-ts-probe-'));
   try {
     const initrd = join(work, 'probe.cpio');
     writeInitramfs({ kit: { userland: kit.userland, modules: [] }, init: guestInit({ mount: false, job: '' }) }, initrd);
@@ -50,6 +51,6 @@ async function probeKvm(kit: GuestKit, qemu?: string): Promise<AccelChoice> {
     const why = r.timedOut ? `hung for ${PROBE_WATCHDOG_MS / 1000} s` : `failed (qemu exit ${r.exitCode ?? r.signal}: ${consoleTail(r.console, 1)})`;
     return { accel: 'tcg', reason: `KVM probe guest ${why}` };
   } finally {
-    rmSync(work, { recursive: true, force: true });
+    removeTemp(work);
   }
 }

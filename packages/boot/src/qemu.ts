@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { accessSync, constants, writeFileSync } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { InputError } from '@fstools/fstree';
+import { InputError, onInterrupt } from '@fstools/fstree';
 import { MARKER } from './guest-init.js';
 
 export type Accel = 'kvm' | 'tcg';
@@ -129,14 +129,18 @@ export function runQemu(spec: QemuSpec): Promise<QemuResult> {
     kill();
   };
   const watchdog = setTimeout(expire, spec.timeoutMs);
+  // An interrupted command takes its guest down with it.
+  const unregister = onInterrupt(async () => kill());
   const readyWatchdog = spec.readyTimeoutMs === undefined ? undefined : setTimeout(expire, spec.readyTimeoutMs);
   return new Promise((resolve, reject) => {
     child.on('error', (err) => {
+      unregister();
       clearTimeout(watchdog);
       clearTimeout(readyWatchdog);
       reject(new InputError(bin, `cannot start: ${err.message}`));
     });
     child.on('close', (exitCode, signal) => {
+      unregister();
       clearTimeout(watchdog);
       clearTimeout(readyWatchdog);
       if (partial) onLine(partial);

@@ -1,7 +1,7 @@
-import { createReadStream, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { createReadStream, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InputError, memberBytes, readTar } from '@fstools/fstree';
+import { InputError, makeTempDir, memberBytes, readTar, removeTemp } from '@fstools/fstree';
 import { guestInit, MARKER, SERIAL } from './guest-init.js';
 import { writeInitramfs } from './initramfs.js';
 import type { GuestKit, KitOptions } from './kernel.js';
@@ -80,7 +80,7 @@ export class Guest {
   /** One boot: builds the initramfs for the job, runs qemu, returns the job's results. */
   async boot(spec: BootSpec): Promise<BootResult> {
     if ((spec.disk === undefined) !== (spec.upper === undefined)) throw new Error('a boot takes both a lower disk and an upper, or neither');
-    const work = mkdtempSync(join(tmpdir(), 'boot-ts-'));
+    const work = makeTempDir(join(tmpdir(), 'boot-ts-'));
     try {
       const initrd = join(work, 'initramfs.cpio');
       writeInitramfs({ kit: this.kit, init: guestInit({ mount: spec.disk !== undefined, job: spec.job }) }, initrd);
@@ -117,7 +117,7 @@ export class Guest {
         console: result.console,
       };
     } finally {
-      rmSync(work, { recursive: true, force: true });
+      removeTemp(work);
     }
   }
 

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describeSystemError, InputError } from '@fstools/fstree';
+import { describeSystemError, InputError, removeTempsOnSignals } from '@fstools/fstree';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 
 export { buildTime, parseSeconds, parseSize, parseWhole } from './values.js';
@@ -66,8 +66,13 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
  * With `opts.json` the error also goes to stdout as {"ok":false,"error":"<message>"}. Output
  * whose reader went away (`| head`: EPIPE) ends the command quietly with status 141, as SIGPIPE
  * ends cat or ls.
+ * With `opts.cleanUpOnSignals`, an interrupted command (SIGINT, SIGTERM, SIGHUP) removes its
+ * temporary files and then dies of the signal (fstree removeTempsOnSignals). Only for commands
+ * whose long work turns the event loop (awaits real I/O): the handler runs only then, so a command
+ * that works synchronously would ignore Ctrl-C until it was done.
  */
-export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean } = {}): void {
+export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean; cleanUpOnSignals?: boolean } = {}): void {
+  if (opts.cleanUpOnSignals) removeTempsOnSignals();
   main().then(
     (code) => {
       process.exitCode = code;

@@ -122,4 +122,4 @@ function excluder(paths: string[], regexes: string[]): ((path: ByteString) => bo
   return (path) => exact.has(path) || (res.length > 0 && res.some((re) => re.test(Buffer.from(path, 'latin1').toString('utf8'))));
 }
 
-runCli('mkerofs-ts', () => main(hideBin(process.argv)));
+runCli('mkerofs-ts', () => main(hideBin(process.argv)), { cleanUpOnSignals: true });

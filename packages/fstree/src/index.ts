@@ -16,4 +16,5 @@ export * from './input.js';
 export * from './uuid.js';
 export * from './xxhash.js';
 export * from './output-file.js';
+export * from './temp-files.js';
 export * from './u64.js';

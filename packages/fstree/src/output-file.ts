@@ -2,6 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkS
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
+import { trackTemp, untrackTemp } from './temp-files.js';
 
 /**
  * Bytes per write(2). The kernel sizes page-cache folios by the length of the write: multi-MiB
@@ -138,6 +139,7 @@ export class OutputFile {
     } catch (err) {
       throw new InputError(target, `cannot create: ${describeSystemError(err)}`);
     }
+    trackTemp(temp);
     return new OutputFile(target, dest, temp, fd, opts.durable ?? false);
   }
 
@@ -178,6 +180,7 @@ export class OutputFile {
       this.close();
       step = 'rename into place';
       renameSync(this.temp, this.dest);
+      untrackTemp(this.temp);
     } catch (err) {
       this.discard();
       throw new InputError(this.target, `cannot ${step}: ${describeSystemError(err)}`);
@@ -199,6 +202,7 @@ export class OutputFile {
     } catch {
       // already gone (or renamed into place)
     }
+    untrackTemp(this.temp);
   }
 
   private close(): void {

@@ -83,4 +83,4 @@ function mib(bytes: number): string {
   return `${(bytes / (1 << 20)).toFixed(1)} MiB`;
 }
 
-runCli('fsmerge', () => main(hideBin(process.argv)));
+runCli('fsmerge', () => main(hideBin(process.argv)), { cleanUpOnSignals: true });

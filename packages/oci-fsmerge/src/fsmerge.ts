@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, mkdtempSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { checkOutputs, FsTree, InputError, outputPath, tempBeside } from '@fstools/fstree';
+import { checkOutputs, FsTree, InputError, makeTempDir, outputPath, removeTemp, tempBeside, trackTemp, untrackTemp } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -122,7 +122,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       let blobDir = opts.blobDir;
       if (!blobDir && opts.standalone) {
         mkdirSync(dirname(output), { recursive: true });
-        blobDir = scratch = mkdtempSync(join(dirname(output), '.fsmerge-'));
+        blobDir = scratch = makeTempDir(join(dirname(output), '.fsmerge-'));
       }
       blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
       ensureBlobDir(blobDir); // a bad blob dir fails before any layer is read
@@ -139,7 +139,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       );
     } catch (err) {
       await pool.close();
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
+      if (scratch) removeTemp(scratch);
       throw err;
     }
     // The threads wind down while the merge runs (18 ms here); awaited before returning.
@@ -162,6 +162,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     const tmpOf = (final: string): string => {
       mkdirSync(dirname(final), { recursive: true });
       const t = tempBeside(final);
+      trackTemp(t);
       temps.push([t, final]);
       return t;
     };
@@ -173,7 +174,10 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       if (opts.standalone) parts.length = 1;
       if (vmdk) writeVmdk(parts, vmdk, tmpOf(vmdk));
       if (raw) writeRaw(parts, tmpOf(raw));
-      for (const [tmp, final] of temps) renameSync(tmp, final);
+      for (const [tmp, final] of temps) {
+        renameSync(tmp, final);
+        untrackTemp(tmp);
+      }
       temps.length = 0;
       return {
         image: imageName,
@@ -189,10 +193,10 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         seconds: Number(process.hrtime.bigint() - started) / 1e9,
       };
     } finally {
-      for (const [tmp] of temps) rmSync(tmp, { force: true });
+      for (const [tmp] of temps) removeTemp(tmp);
     }
   } finally {
-    if (scratch) rmSync(scratch, { recursive: true, force: true });
+    if (scratch) removeTemp(scratch);
     await closing;
   }
 }

@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
-import { InputError } from '@fstools/fstree';
+import { InputError, onInterrupt } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
 import { ensureLayerBlob } from './layer-blob.js';
@@ -29,9 +29,12 @@ export interface PoolEvents {
  */
 export class LayerPool {
   private readonly workers: Worker[];
+  private readonly unregister: () => void;
 
   constructor(private readonly parallel = defaultParallelism()) {
     this.workers = Array.from({ length: parallel - 1 }, () => new Worker(new URL('./layer-worker.js', import.meta.url)));
+    // Interrupted, each worker removes the temporary files of the layer it is writing.
+    this.unregister = onInterrupt(() => Promise.all(this.workers.map(abort)).then(() => {}));
   }
 
   /**
@@ -81,12 +84,21 @@ export class LayerPool {
   }
 
   async close(): Promise<void> {
+    this.unregister();
     await Promise.all(this.workers.map((w) => w.terminate()));
   }
 }
 
 export function defaultParallelism(): number {
   return Math.max(1, Math.min(2, availableParallelism()));
+}
+
+/** Asks a worker to remove its temporary files and stop; resolves once it has. */
+function abort(worker: Worker): Promise<void> {
+  return new Promise((done) => {
+    worker.once('exit', () => done());
+    worker.postMessage('abort');
+  });
 }
 
 function runOn(worker: Worker, job: LayerJob): Promise<LayerBlob> {

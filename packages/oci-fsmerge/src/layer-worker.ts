@@ -1,10 +1,17 @@
 import { parentPort } from 'node:worker_threads';
-import { InputError } from '@fstools/fstree';
+import { InputError, removeTemps } from '@fstools/fstree';
 import type { LayerJob, WorkerReply } from './layer-pool.js';
 import { ensureLayerBlob } from './layer-blob.js';
 
-/** Worker thread: converts the layers it is sent, one at a time. */
-parentPort!.on('message', (job: LayerJob) => {
+/**
+ * Worker thread: converts the layers it is sent, one at a time. 'abort' (the command was
+ * interrupted) removes its temporary files and ends the thread.
+ */
+parentPort!.on('message', (job: LayerJob | 'abort') => {
+  if (job === 'abort') {
+    removeTemps();
+    process.exit();
+  }
   ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits).then(
     (blob) => parentPort!.postMessage({ ok: true, blob } satisfies WorkerReply),
     (err: unknown) =>

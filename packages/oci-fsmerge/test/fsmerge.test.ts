@@ -15,6 +15,7 @@ import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
 import type { Entry } from './helpers/model.js';
 import { modelMerge } from './helpers/model.js';
 import { repoRoot } from './helpers/shared.js';
+import { interruptCli, zeroFileTar } from '../../../test/helpers/cli.js';
 
 const dir = scratchDir('fsmerge-e2e');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -273,6 +274,24 @@ describe('bad input: one-line error naming image and layer, exit 1, nothing writ
 });
 
 describe('CLI', () => {
+  it('interrupted while converting layers (on this thread and a worker), it leaves no temporary file in the blob dir and writes nothing', async () => {
+    const out = fresh('interrupted');
+    mkdirSync(out);
+    const tars = ['a', 'b'].map((name) => {
+      const tar = join(out, `${name}.tar`);
+      zeroFileTar(tar, name, 2 ** 30);
+      return tar;
+    });
+    const blobs = join(out, 'blobs');
+    // Interrupted once both layer images are being written (hidden temporary files).
+    const writing = (): boolean => existsSync(blobs) && readdirSync(blobs).filter((f) => f.startsWith('.')).length === 2;
+    const r = await interruptCli('fsmerge', [...tars.flatMap((t) => ['--layer', t]), '-o', join(out, 'fsmeta.erofs'), '--jobs', '2'], writing, 'SIGINT');
+    expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+    expect([r.signal, r.stderr]).toEqual(['SIGINT', '']);
+    expect(readdirSync(blobs)).toEqual([]);
+    expect(readdirSync(out).sort()).toEqual(['a.tar', 'b.tar', 'blobs']);
+  });
+
   it('--json reports paths, sizes, diff IDs, device order and seconds; usage errors exit 2', async () => {
     const image = fresh('cli');
     await buildImage([{ layers: spec('gzip') }], image, 'oci');

@@ -1,0 +1,64 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+
+/**
+ * Temporary files and folders this thread has made and not yet renamed into place or removed,
+ * so that an interrupted command (Ctrl-C, kill) can remove them before it dies: a failed run
+ * removes its own on the way out, but a signal ends the process where it stands.
+ */
+const live = new Set<string>();
+
+/** Cleanups of other threads' temporaries (a pool asking its workers), run on interruption. */
+const interruptHooks = new Set<() => Promise<void>>();
+
+/** Notes a temporary file or folder this thread just made. */
+export function trackTemp(path: string): void {
+  live.add(path);
+}
+
+/** Forgets a temporary that was renamed into place or removed. */
+export function untrackTemp(path: string): void {
+  live.delete(path);
+}
+
+/** Makes a fresh temporary folder whose path starts with `prefix` (mkdtemp), tracked. */
+export function makeTempDir(prefix: string): string {
+  const dir = mkdtempSync(prefix);
+  trackTemp(dir);
+  return dir;
+}
+
+/** Removes a tracked temporary (a folder with its contents) and forgets it. */
+export function removeTemp(path: string): void {
+  rmSync(path, { recursive: true, force: true });
+  untrackTemp(path);
+}
+
+/** Removes every temporary this thread still holds (folders with their contents). */
+export function removeTemps(): void {
+  for (const path of live) rmSync(path, { recursive: true, force: true });
+  live.clear();
+}
+
+/** Registers a cleanup to run when the command is interrupted; returns its unregistration. */
+export function onInterrupt(hook: () => Promise<void>): () => void {
+  interruptHooks.add(hook);
+  return () => interruptHooks.delete(hook);
+}
+
+/**
+ * What a command does on SIGINT, SIGTERM or SIGHUP: the registered hooks run (for at most
+ * `waitMs`), this thread's temporaries are removed, and the process then dies of the signal as
+ * it would have (a second signal meanwhile kills it at once).
+ */
+export function removeTempsOnSignals(waitMs = 3000): void {
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.once(signal, () => {
+      const hooks = Promise.allSettled([...interruptHooks].map((hook) => hook()));
+      const timeout = new Promise((done) => setTimeout(done, waitMs));
+      void Promise.race([hooks, timeout]).then(() => {
+        removeTemps();
+        process.kill(process.pid, signal);
+      });
+    });
+  }
+}
