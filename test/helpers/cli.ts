@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { statSync, truncateSync, writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
 
@@ -60,6 +60,7 @@ export function interruptCli(name: keyof typeof bins, args: string[], ready: () 
  * (a large input that costs no disk and takes a while to read).
  */
 export function zeroFileTar(path: string, member: string, bytes: number): void {
-  writeFileSync(path, encodeHeader({ path: utf8(member), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: bytes, linkname: '', major: 0, minor: 0, xattrs: new Map() }));
-  truncateSync(path, statSync(path).size + bytes + padding(bytes).length + endOfArchive().length);
+  const header = encodeHeader({ path: utf8(member), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: bytes, linkname: '', major: 0, minor: 0, xattrs: new Map() });
+  writeFileSync(path, header);
+  truncateSync(path, header.length + bytes + padding(bytes).length + endOfArchive().length);
 }

@@ -1,8 +1,8 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkSync, renameSync, statSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
-import { trackTemp, untrackTemp } from './temp-files.js';
+import { removeTemp, trackTemp, untrackTemp } from './temp-files.js';
 
 /**
  * Bytes per write(2). The kernel sizes page-cache folios by the length of the write: multi-MiB
@@ -198,11 +198,10 @@ export class OutputFile {
       // the file goes anyway
     }
     try {
-      unlinkSync(this.temp);
+      removeTemp(this.temp); // already gone, or renamed into place, after commit
     } catch {
-      // already gone (or renamed into place)
+      // left behind: nothing more to do about it here
     }
-    untrackTemp(this.temp);
   }
 
   private close(): void {

@@ -33,10 +33,18 @@ export function removeTemp(path: string): void {
   untrackTemp(path);
 }
 
-/** Removes every temporary this thread still holds (folders with their contents). */
+/**
+ * Removes every temporary this thread still holds (folders with their contents), as far as it
+ * can: on the way out, one that cannot be removed must not stop the others.
+ */
 export function removeTemps(): void {
-  for (const path of live) rmSync(path, { recursive: true, force: true });
-  live.clear();
+  for (const path of live) {
+    try {
+      removeTemp(path);
+    } catch {
+      // left behind; nothing more to do about it here
+    }
+  }
 }
 
 /** Registers a cleanup to run when the command is interrupted; returns its unregistration. */
@@ -45,16 +53,19 @@ export function onInterrupt(hook: () => Promise<void>): () => void {
   return () => interruptHooks.delete(hook);
 }
 
+/** How long an interrupted command waits for its hooks before it removes its own temporaries and dies. */
+const INTERRUPT_WAIT_MS = 3000;
+
 /**
  * What a command does on SIGINT, SIGTERM or SIGHUP: the registered hooks run (for at most
- * `waitMs`), this thread's temporaries are removed, and the process then dies of the signal as
- * it would have (a second signal meanwhile kills it at once).
+ * INTERRUPT_WAIT_MS), this thread's temporaries are removed, and the process then dies of the
+ * signal as it would have (a second signal meanwhile kills it at once).
  */
-export function removeTempsOnSignals(waitMs = 3000): void {
+export function removeTempsOnSignals(): void {
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.once(signal, () => {
       const hooks = Promise.allSettled([...interruptHooks].map((hook) => hook()));
-      const timeout = new Promise((done) => setTimeout(done, waitMs));
+      const timeout = new Promise((done) => setTimeout(done, INTERRUPT_WAIT_MS));
       void Promise.race([hooks, timeout]).then(() => {
         removeTemps();
         process.kill(process.pid, signal);
