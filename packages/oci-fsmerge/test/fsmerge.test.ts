@@ -292,6 +292,36 @@ describe('CLI', () => {
     expect(readdirSync(out).sort()).toEqual(['a.tar', 'b.tar', 'blobs']);
   });
 
+  it('on a terminal, stderr shows each layer as it starts and ends, then the merge and the write; -q or a pipe shows none', async () => {
+    const image = fresh('tty');
+    await buildImage([{ layers: spec('gzip') }], image, 'oci');
+    const labels = (await resolveImage(image)).layers.map((l) => l.label);
+    expect(labels).toEqual([expect.stringMatching(/^layer 0 \(sha256:[0-9a-f]{64}\)$/), expect.stringMatching(/^layer 1 \(sha256:[0-9a-f]{64}\)$/)]);
+    const out = fresh('tty-out');
+    const fsmeta = join(out, 'fsmeta.erofs');
+    // script(1) runs the command on a pseudo-terminal (stdout and stderr both land in its output).
+    const onTty = (...args: string[]): string[] => {
+      const command = [process.execPath, cli, image, '-o', fsmeta, ...args].map((a) => `'${a}'`).join(' ');
+      const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stdout).toBe(0);
+      return r.stdout.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('fsmerge: '));
+    };
+    const progressOf = (lines: string[], done: RegExp): void => {
+      for (const label of labels) {
+        const mine = lines.filter((l) => l.startsWith(`fsmerge: ${label}: `));
+        expect(mine).toEqual([`fsmerge: ${label}: converting`, expect.stringMatching(done)]);
+      }
+      // Both layers are done before the merge; the merge comes before the write.
+      expect(lines.slice(4)).toEqual(['fsmerge: merging layers', `fsmerge: writing ${fsmeta}`]);
+    };
+    progressOf(onTty(), /: written \d+\.\d MiB in \d+\.\d\d s$/);
+    progressOf(onTty(), /: reused \d+\.\d MiB in \d+\.\d\d s$/);
+    expect(onTty('-q')).toEqual([]);
+    const piped = spawnSync(process.execPath, [cli, image, '-o', fsmeta], { encoding: 'utf8' });
+    expect([piped.status, piped.stderr]).toEqual([0, '']);
+    expect(piped.stdout).toContain(`${fsmeta}: `);
+  });
+
   it('--json reports paths, sizes, diff IDs, device order and seconds; usage errors exit 2', async () => {
     const image = fresh('cli');
     await buildImage([{ layers: spec('gzip') }], image, 'oci');
