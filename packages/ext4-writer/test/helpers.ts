@@ -13,7 +13,7 @@ export function scratch(prefix: string): { dir: string; path: (name: string) => 
   return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-const trixieFsck = oracle('e2fsck 1.47.2 (trixie chroot)', hasTrixieE2fsck, `no e2fsck in ${trixieRoot} (tools/setup-trixie-chroot.sh)`);
+const trixieFsck = oracle('e2fsck 1.47.2 (trixie chroot)', hasTrixieE2fsck, `needs root and e2fsck in the trixie chroot at ${trixieRoot} (tools/setup-trixie-chroot.sh)`);
 
 /** Asserts that e2fsck -fn (1.47.0, and 1.47.2 from the trixie chroot) finds nothing at all. */
 export function expectClean(img: string): void {
