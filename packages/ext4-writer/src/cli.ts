@@ -22,7 +22,7 @@ async function main(argv: string[]): Promise<number> {
     )
     .wrap(Math.min(110, process.stdout.columns || 110))
     .command('$0 <image> [size]', false)
-    .option('b', { type: 'string', describe: 'block size: 1024, 2048 or 4096 (default by size, as mke2fs)' })
+    .option('b', { type: 'string', describe: 'block size: 1024, 2048 or 4096, or 1k, 2k, 4k (default by size, as mke2fs)' })
     .option('I', { type: 'string', describe: 'inode size in bytes (default 256)' })
     .option('N', { type: 'string', describe: 'number of inodes' })
     .option('i', { type: 'string', describe: 'bytes per inode (K/M suffixes)' })
@@ -82,7 +82,8 @@ function whole(args: Args, key: string): number | undefined {
 
 /** Turns the command line into writer options, checking IMAGE and SIZE as mke2fs does. */
 function optionsFrom(args: Args, image: string): Ext4Options {
-  const blockSize = whole(args, 'b');
+  // As mke2fs (parse_num_blocks2): bytes, a K suffix allowed.
+  const blockSize = args.b === undefined ? undefined : parseSize(String(args.b), '-b');
   const existing = fileSize(image);
   let size: number;
   let fileBytes: number | undefined;

@@ -63,6 +63,13 @@ describe('mkext4-ts', () => {
     expect(cli('mkext4-ts', ['-q', '-F', '-b', '2048', img, '65536']).status).toBe(0);
     expect(statSync(img).size).toBe(128 * 2 ** 20);
     if (fsck) expectClean(img);
+    // -b takes a K suffix, as mke2fs's does.
+    expect(cli('mkext4-ts', ['-q', '-F', '-b', '4k', img, '65536']).status).toBe(0);
+    expect(statSync(img).size).toBe(256 * 2 ** 20);
+    if (fsck) {
+      expectClean(img);
+      expect(dumpe2fsHeader(img).get('Block size')).toBe('4096');
+    }
     truncateSync(img, 3 * 2 ** 30 + 5000);
     const r = cli('mkext4-ts', ['--json', img]);
     expect(r.status, r.stderr).toBe(0);
@@ -136,7 +143,7 @@ describe('mkext4-ts', () => {
     expectOneLineError(cli('mkext4-ts', ['-b', '8192', img, '1G']), 1, /invalid block size/);
     expectOneLineError(cli('mkext4-ts', ['-I', '100', img, '1G']), 1, /invalid inode size/);
     expectOneLineError(cli('mkext4-ts', ['-N', 'many', img, '1G']), 1, /-N: 'many' is not a whole number$/);
-    expectOneLineError(cli('mkext4-ts', ['-b', '4k', img, '1G']), 1, /-b: '4k' is not a whole number$/);
+    expectOneLineError(cli('mkext4-ts', ['-b', '4kb', img, '1G']), 1, /-b: '4kb' is not a size \(a positive number with an optional K, M, G, T, P or s suffix\)$/);
     expectOneLineError(cli('mkext4-ts', ['-m', '60', img, '1G']), 1, /reserved blocks percent/);
     expectOneLineError(cli('mkext4-ts', ['-m', 'lots', img, '1G']), 1, /-m: 'lots' is not a percentage$/);
     expectOneLineError(cli('mkext4-ts', ['-L', 'a-label-longer-than-16', img, '1G']), 1, /longer than 16 bytes/);
