@@ -175,4 +175,4 @@ function tarSource(path: string): TarSource {
   return { name: path, open: () => fileChunks(path) };
 }
 
-runCli('mkext4-ts', () => main(hideBin(process.argv)), { expected: [OptionError] });
+runCli('mkext4-ts', () => main(hideBin(process.argv)), { expected: [OptionError], cleanUpOnSignals: true });

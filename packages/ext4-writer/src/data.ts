@@ -8,6 +8,11 @@ import type { Extent } from './layout/fixed.js';
 
 /** Bytes read or gathered per step: a whole number of blocks of any size. */
 const CHUNK = 1 << 20;
+/**
+ * Reading a tree's files is synchronous; every this many bytes the event loop gets a turn, so an
+ * interrupted run (Ctrl-C) removes its temporary file promptly (cli-kit cleanUpOnSignals).
+ */
+const TURN_BYTES = 64 << 20;
 /** Holes are detected at this granularity (the smallest block size), so a log made at one block size serves every other. */
 export const PIECE = 1024;
 
@@ -28,6 +33,7 @@ export class DataStore {
   overflowed: boolean;
   private readonly buf = Buffer.alloc(CHUNK);
   private bytesRead = 0;
+  private nextTurn = TURN_BYTES;
 
   /**
    * Without an allocator (the size cannot even hold an empty filesystem) nothing is written: the
@@ -48,12 +54,16 @@ export class DataStore {
    * Stores a file of a tree. With `checkHost`, a host file must still have the size and mtime the
    * tree recorded once it has been read (the source must not change during the run).
    */
-  storeFile(file: FileInode, checkHost: boolean): StoredData {
+  async storeFile(file: FileInode, checkHost: boolean): Promise<StoredData> {
     const stored = this.begin();
     const reader = openData(file);
     try {
       for (const [from, to] of this.spans(file)) {
         for (let pos = from; pos < to; pos += CHUNK) {
+          if (this.bytesRead >= this.nextTurn) {
+            this.nextTurn = this.bytesRead + TURN_BYTES;
+            await new Promise(setImmediate);
+          }
           const n = Math.min(CHUNK, to - pos);
           const valid = Math.min(n, file.size - pos);
           const chunk = this.buf.subarray(0, n);

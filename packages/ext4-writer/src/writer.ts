@@ -157,7 +157,7 @@ async function gather(image: ImageFile, s: Settings, opts: Ext4Options, source: 
   const numbering = numberInodes(tree, () => defaultLostFound(nowNs));
   const storedOf = new Map<FileInode, StoredData>();
   for (const { inode } of numbering.inodes) {
-    if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? store.storeFile(inode, opts.checkSourceUnchanged ?? false));
+    if (inode.type === 'file') storedOf.set(inode, byData.get(inode.data) ?? (await store.storeFile(inode, opts.checkSourceUnchanged ?? false)));
   }
   const dataDigest = Buffer.alloc(8);
   dataDigest.writeBigUInt64BE(dataHash.digest());

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { cli } from '../../../test/helpers/cli.js';
+import { cli, interruptCli, zeroFileTar } from '../../../test/helpers/cli.js';
 import { dumpe2fsHeader, hasE2fsprogs, run } from '../../../test/helpers/ext4-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { expectClean, scratch } from './helpers.js';
@@ -177,6 +178,24 @@ describe('mkext4-ts', () => {
     const ok = cli('mkext4-ts', ['-q', '-d', src, img, `${min}K`]);
     expect(ok.status, ok.stderr).toBe(0);
     if (fsck) expectClean(img);
+  });
+
+  it('Ctrl-C or kill mid-write removes the temporary image and the command dies of the signal (-d DIR and -d TAR)', async () => {
+    const dir = tmp.path('interrupted-src');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'zeros'), '');
+    truncateSync(join(dir, 'zeros'), 2 ** 40); // sparse: no disk, and reading it all would take an hour
+    const tar = tmp.path('interrupted.tar');
+    zeroFileTar(tar, 'zeros', 2 ** 31);
+    for (const [signal, source] of [['SIGINT', dir], ['SIGTERM', tar]] as const) {
+      const out = tmp.path(`interrupted-${signal}`);
+      mkdirSync(out);
+      // Interrupted once the temporary image exists beside the output.
+      const r = await interruptCli('mkext4-ts', ['-q', '-d', source, join(out, 'x.img'), '8G'], () => readdirSync(out).some((f) => f.startsWith('.')), signal);
+      expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+      expect([r.signal, r.status, r.stderr]).toEqual([signal, null, '']);
+      expect(readdirSync(out)).toEqual([]);
+    }
   });
 
   it('fails cleanly when a source file changes during the run', async () => {
