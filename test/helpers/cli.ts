@@ -8,6 +8,7 @@ const bins = {
   'erofs-ts': '../../packages/erofs-reader/bin/cli.js',
   'mkext4-ts': '../../packages/ext4-writer/bin/cli.js',
   fsmerge: '../../packages/oci-fsmerge/bin/cli.js',
+  'vmdk-ts': '../../packages/vmdk/bin/cli.js',
   'boot-ts': '../../packages/boot/bin/cli.js',
 } as const;
 

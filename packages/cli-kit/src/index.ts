@@ -68,8 +68,9 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
  * ends cat or ls.
  * With `opts.cleanUpOnSignals`, an interrupted command (SIGINT, SIGTERM, SIGHUP) removes its
  * temporary files and then dies of the signal (fstree removeTempsOnSignals). Only for commands
- * whose long work turns the event loop (awaits real I/O): the handler runs only then, so a command
- * that works synchronously would ignore Ctrl-C until it was done.
+ * whose long work turns the event loop (awaits real I/O, or counts its synchronous copying
+ * through fstree's LoopTurns): the handler runs only then, so a command that worked synchronously
+ * throughout would ignore Ctrl-C until it was done.
  */
 export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean; cleanUpOnSignals?: boolean } = {}): void {
   if (opts.cleanUpOnSignals) removeTempsOnSignals();

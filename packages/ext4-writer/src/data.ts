@@ -1,6 +1,6 @@
 import { lstatSync } from 'node:fs';
 import type { FileInode, Xxh64 } from '@fstools/fstree';
-import { InputError, isZero, openData } from '@fstools/fstree';
+import { InputError, isZero, LoopTurns, openData } from '@fstools/fstree';
 import type { ImageFile } from './image-file.js';
 import type { BlockAllocator } from './layout/allocator.js';
 import { appendExtent } from './layout/allocator.js';
@@ -8,11 +8,6 @@ import type { Extent } from './layout/fixed.js';
 
 /** Bytes read or gathered per step: a whole number of blocks of any size. */
 const CHUNK = 1 << 20;
-/**
- * Reading a tree's files is synchronous; every this many bytes the event loop gets a turn, so an
- * interrupted run (Ctrl-C) removes its temporary file promptly (cli-kit cleanUpOnSignals).
- */
-const TURN_BYTES = 64 << 20;
 /** Holes are detected at this granularity (the smallest block size), so a log made at one block size serves every other. */
 export const PIECE = 1024;
 
@@ -33,7 +28,8 @@ export class DataStore {
   overflowed: boolean;
   private readonly buf = Buffer.alloc(CHUNK);
   private bytesRead = 0;
-  private nextTurn = TURN_BYTES;
+  /** Reading a tree's files is synchronous: the event loop still turns, for Ctrl-C (see LoopTurns). */
+  private readonly turns = new LoopTurns();
 
   /**
    * Without an allocator (the size cannot even hold an empty filesystem) nothing is written: the
@@ -60,16 +56,13 @@ export class DataStore {
     try {
       for (const [from, to] of this.spans(file)) {
         for (let pos = from; pos < to; pos += CHUNK) {
-          if (this.bytesRead >= this.nextTurn) {
-            this.nextTurn = this.bytesRead + TURN_BYTES;
-            await new Promise(setImmediate);
-          }
           const n = Math.min(CHUNK, to - pos);
           const valid = Math.min(n, file.size - pos);
           const chunk = this.buf.subarray(0, n);
           reader.read(chunk.subarray(0, valid), pos);
           chunk.fill(0, valid);
           this.process(stored, chunk, pos, valid);
+          await this.turns.done(n);
         }
       }
     } finally {

@@ -17,4 +17,5 @@ export * from './uuid.js';
 export * from './xxhash.js';
 export * from './output-file.js';
 export * from './temp-files.js';
+export * from './loop-turns.js';
 export * from './u64.js';

@@ -23,12 +23,12 @@ export function writeVmdk(parts: DiskPart[], finalPath: string, tmp: string): vo
 }
 
 /** Writes the same disk as one raw file at `tmp` (renamed by the caller). */
-export function writeRaw(parts: DiskPart[], tmp: string): void {
+export function writeRaw(parts: DiskPart[], tmp: string): Promise<void> {
   let start = 0;
   const extents: DiskExtent[] = parts.map((p) => {
     const e: DiskExtent = { access: 'RW', type: 'FLAT', sectors: p.bytes / SECTOR, file: p.current, offset: 0, path: resolve(p.current), start };
     start += p.bytes;
     return e;
   });
-  writeRawDisk({ extents, size: start }, tmp);
+  return writeRawDisk({ extents, size: start }, tmp);
 }

@@ -173,7 +173,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       const parts: DiskPart[] = [{ current: fsmetaTmp, final: output, bytes: r.bytes }, ...[...devices.values()].map((d) => ({ current: d.path, final: d.path, bytes: d.blocks * d.blockSize }))];
       if (opts.standalone) parts.length = 1;
       if (vmdk) writeVmdk(parts, vmdk, tmpOf(vmdk));
-      if (raw) writeRaw(parts, tmpOf(raw));
+      if (raw) await writeRaw(parts, tmpOf(raw));
       for (const [tmp, final] of temps) {
         renameSync(tmp, final);
         untrackTemp(tmp);

@@ -65,9 +65,9 @@ async function main(argv: string[]): Promise<number> {
       'raw <descriptor> <out>',
       'write the disk as one raw file (the extents concatenated; zero runs left as holes)',
       (y) => y.positional('descriptor', { type: 'string', demandOption: true }).positional('out', { type: 'string', demandOption: true }),
-      (argv) => {
+      async (argv) => {
         const disk = openDisk(argv.descriptor);
-        writeRawDisk(disk, argv.out);
+        await writeRawDisk(disk, argv.out);
         report(argv, { out: argv.out, size: disk.size }, `${argv.out}: ${disk.size} bytes`);
       },
     )
@@ -76,4 +76,4 @@ async function main(argv: string[]): Promise<number> {
   return 'exit' in parsed ? parsed.exit : 0;
 }
 
-runCli('vmdk-ts', () => main(hideBin(process.argv)));
+runCli('vmdk-ts', () => main(hideBin(process.argv)), { cleanUpOnSignals: true });

@@ -1,6 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { OutputFile } from '@fstools/fstree';
-import { checkOutputs, describeSystemError, InputError, isZero, writeOutputFile } from '@fstools/fstree';
+import { checkOutputs, describeSystemError, InputError, isZero, LoopTurns, OutputFile } from '@fstools/fstree';
 import { SECTOR } from './descriptor.js';
 import type { VmdkDisk } from './parse.js';
 
@@ -12,20 +11,29 @@ const HOLE = 64 << 10;
  * Writes the disk's bytes as one raw file (the concatenation of its extents), for hypervisors
  * without VMDK. Zero runs become holes, so sparse inputs stay sparse. Written through an fstree
  * OutputFile: nothing is left at `out` unless it completes. `out` may not be an extent file or
- * the descriptor (given one).
+ * the descriptor (given one): that is refused at once, by a throw. The copy lets the event loop
+ * turn now and then (LoopTurns), so an interrupted command removes the temporary file at once.
  */
-export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'> & { descriptor?: string }, out: string): void {
+export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'> & { descriptor?: string }, out: string): Promise<void> {
   const inputs: Array<[string, string]> = disk.extents.map((e) => ['extent file', e.path]);
   if (disk.descriptor !== undefined) inputs.push(['descriptor', disk.descriptor]);
   checkOutputs([['raw disk', out]], inputs);
-  writeOutputFile(out, (file) => {
-    const buf = Buffer.alloc(CHUNK);
-    for (const e of disk.extents) copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf);
-    return disk.size;
-  });
+  return copyExtents(disk, OutputFile.create(out));
 }
 
-function copyExtent(path: string, from: number, length: number, out: OutputFile, at: number, buf: Buffer): void {
+async function copyExtents(disk: Pick<VmdkDisk, 'extents' | 'size'>, file: OutputFile): Promise<void> {
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    const turns = new LoopTurns();
+    for (const e of disk.extents) await copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf, turns);
+    file.commit(disk.size);
+  } catch (err) {
+    file.discard();
+    throw err;
+  }
+}
+
+async function copyExtent(path: string, from: number, length: number, out: OutputFile, at: number, buf: Buffer, turns: LoopTurns): Promise<void> {
   let inFd: number;
   try {
     inFd = openSync(path, 'r');
@@ -47,6 +55,7 @@ function copyExtent(path: string, from: number, length: number, out: OutputFile,
         if (!isZero(piece)) out.write(piece, at + done + p);
       }
       done += n;
+      await turns.done(n);
     }
   } finally {
     closeSync(inFd);

@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '@fstools/fstree';
 import { formatDescriptor, openDisk, parseDescriptor, writeDescriptor, writeRawDisk } from '@fstools/vmdk';
+import { interruptCli } from '../../../test/helpers/cli.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vmdk-'));
@@ -74,7 +75,7 @@ describe('descriptor writer', () => {
     expect(openDisk(join(sub, 'rel.vmdk')).extents[0]!.path).toBe(files[0]);
   });
 
-  it.runIf(haveQemuImg)('qemu-img reads it as a vmdk of the right size, equal to the raw concatenation', () => {
+  it.runIf(haveQemuImg)('qemu-img reads it as a vmdk of the right size, equal to the raw concatenation', async () => {
     const { dir, files } = filesOf([65536, 3 << 20, 4096, 1536]);
     const vmdk = join(dir, 'disk.vmdk');
     writeDescriptor(vmdk, files);
@@ -83,7 +84,7 @@ describe('descriptor writer', () => {
     expect(info.format).toBe('vmdk');
     expect(info['virtual-size']).toBe(total);
     const raw = join(dir, 'disk.raw');
-    writeRawDisk(openDisk(vmdk), raw);
+    await writeRawDisk(openDisk(vmdk), raw);
     expect(statSync(raw).size).toBe(total);
     expect(readFileSync(raw).equals(Buffer.concat(files.map((f) => readFileSync(f))))).toBe(true);
     const cmp = qemuImg('compare', '-f', 'vmdk', '-F', 'raw', vmdk, raw);
@@ -100,13 +101,13 @@ describe('descriptor writer', () => {
     expect(qemuImg('info', join(moved, 'disk.vmdk')).status).toBe(0);
   });
 
-  it('leaves raw zero runs as holes', () => {
+  it('leaves raw zero runs as holes', async () => {
     const dir = join(work, `z${seq++}`);
     mkdirSync(dir);
     const f = join(dir, 'zero.img');
     writeFileSync(f, Buffer.alloc(8 << 20));
     writeDescriptor(join(dir, 'z.vmdk'), [f]);
-    writeRawDisk(openDisk(join(dir, 'z.vmdk')), join(dir, 'z.raw'));
+    await writeRawDisk(openDisk(join(dir, 'z.vmdk')), join(dir, 'z.raw'));
     const st = statSync(join(dir, 'z.raw'));
     expect(st.size).toBe(8 << 20);
     expect(st.blocks * 512).toBeLessThan(1 << 20);
@@ -189,7 +190,7 @@ describe('parser', () => {
     }
   });
 
-  it('tolerates CRLF, comments, bare values, RDONLY, VMFS and offsets; the raw copy honours offsets', () => {
+  it('tolerates CRLF, comments, bare values, RDONLY, VMFS and offsets; the raw copy honours offsets', async () => {
     const { dir, files } = filesOf([4096, 4096]);
     const text = [
       '# Disk DescriptorFile',
@@ -212,7 +213,7 @@ describe('parser', () => {
       ['RW', 'VMFS', 0, 8],
     ]);
     expect(disk.keys.get('ddb.adapterType')).toBe('lsilogic');
-    writeRawDisk(disk, join(dir, 'v.raw'));
+    await writeRawDisk(disk, join(dir, 'v.raw'));
     const want = Buffer.concat([readFileSync(files[0]!).subarray(2048), readFileSync(files[1]!)]);
     expect(readFileSync(join(dir, 'v.raw')).equals(want)).toBe(true);
   });
@@ -265,5 +266,23 @@ describe('vmdk-ts CLI', () => {
     expect(bad.stderr).toMatch(/none\.vmdk: cannot open/);
     expect(run('frobnicate').status).toBe(2);
     expect(run('--version').stdout.trim()).toBe('0.1.0');
+  });
+
+  it('raw interrupted (Ctrl-C, kill) removes its temporary file and dies of the signal', async () => {
+    const dir = join(work, `big${seq++}`);
+    mkdirSync(dir);
+    const big = join(dir, 'big.img');
+    writeFileSync(big, '');
+    truncateSync(big, 2 ** 40); // sparse: no disk, and copying it all would take an hour
+    writeDescriptor(join(dir, 'big.vmdk'), [big]);
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = join(dir, signal);
+      mkdirSync(out);
+      // Interrupted once the temporary raw file exists beside the output.
+      const r = await interruptCli('vmdk-ts', ['raw', join(dir, 'big.vmdk'), join(out, 'disk.raw')], () => readdirSync(out).length > 0, signal);
+      expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+      expect([r.signal, r.status, r.stderr]).toEqual([signal, null, '']);
+      expect(readdirSync(out)).toEqual([]);
+    }
   });
 });
