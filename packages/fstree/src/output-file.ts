@@ -1,8 +1,8 @@
-import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, ftruncateSync, openSync, readlinkSync, statSync, writeSync } from 'node:fs';
 import type { Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { describeSystemError, InputError } from './errors.js';
-import { removeTemp, trackTemp, untrackTemp } from './temp-files.js';
+import { removeTemp, renameTemp, trackTemp } from './temp-files.js';
 
 /**
  * Bytes per write(2). The kernel sizes page-cache folios by the length of the write: multi-MiB
@@ -179,8 +179,7 @@ export class OutputFile {
       if (this.durable) fdatasyncSync(this.fd);
       this.close();
       step = 'rename into place';
-      renameSync(this.temp, this.dest);
-      untrackTemp(this.temp);
+      renameTemp(this.temp, this.dest);
     } catch (err) {
       this.discard();
       throw new InputError(this.target, `cannot ${step}: ${describeSystemError(err)}`);
@@ -212,15 +211,23 @@ export class OutputFile {
 }
 
 /**
- * Writes `target` through an OutputFile: `fill` writes the bytes and returns the final size; the
- * file is committed when it returns and discarded when it throws.
+ * Writes `target` through an OutputFile: `fill` writes the bytes and returns the final size (or a
+ * promise of it, and then so does writeOutputFile); the file is committed when it does and
+ * discarded when it throws (or rejects).
  */
-export function writeOutputFile(target: string, fill: (out: OutputFile) => number): void {
+export function writeOutputFile(target: string, fill: (out: OutputFile) => number): void;
+export function writeOutputFile(target: string, fill: (out: OutputFile) => Promise<number>): Promise<void>;
+export function writeOutputFile(target: string, fill: (out: OutputFile) => number | Promise<number>): void | Promise<void> {
   const out = OutputFile.create(target);
-  try {
-    out.commit(fill(out));
-  } catch (err) {
+  const fail = (err: unknown): never => {
     out.discard();
     throw err;
+  };
+  try {
+    const size = fill(out);
+    if (typeof size !== 'number') return size.then((n) => out.commit(n), fail);
+    out.commit(size);
+  } catch (err) {
+    fail(err);
   }
 }

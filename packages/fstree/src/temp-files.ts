@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync } from 'node:fs';
 
 /**
  * Temporary files and folders this thread has made and not yet renamed into place or removed,
@@ -25,6 +25,12 @@ export function makeTempDir(prefix: string): string {
   const dir = mkdtempSync(prefix);
   trackTemp(dir);
   return dir;
+}
+
+/** Renames a tracked temporary into place (`dest`) and forgets it. */
+export function renameTemp(path: string, dest: string): void {
+  renameSync(path, dest);
+  untrackTemp(path);
 }
 
 /** Removes a tracked temporary (a folder with its contents) and forgets it. */

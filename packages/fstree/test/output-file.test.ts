@@ -154,4 +154,23 @@ describe('writeOutputFile', () => {
     expect(readdirSync(d)).toEqual(['f']);
     expect(readFileSync(join(d, 'f'), 'utf8')).toBe('old');
   });
+
+  it('with an async fill: commits once it resolves, discards when it rejects', async () => {
+    const d = folder('async', { f: 'old' });
+    await writeOutputFile(join(d, 'g'), async (out) => {
+      out.write(Buffer.from('abc'), 0);
+      await new Promise(setImmediate);
+      return 4;
+    });
+    expect(readFileSync(join(d, 'g'))).toEqual(Buffer.from('abc\0'));
+    await expect(
+      writeOutputFile(join(d, 'f'), async (out) => {
+        out.write(Buffer.from('partial'), 0);
+        await new Promise(setImmediate);
+        throw new InputError('source', 'bad');
+      }),
+    ).rejects.toThrow('source: bad');
+    expect(readdirSync(d).sort()).toEqual(['f', 'g']);
+    expect(readFileSync(join(d, 'f'), 'utf8')).toBe('old');
+  });
 });

@@ -1,6 +1,6 @@
-import { closeSync, mkdirSync, openSync, readSync, renameSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { checkOutputs, FsTree, InputError, makeTempDir, outputPath, removeTemp, tempBeside, trackTemp, untrackTemp } from '@fstools/fstree';
+import { checkOutputs, FsTree, InputError, makeTempDir, outputPath, removeTemp, renameTemp, tempBeside, trackTemp } from '@fstools/fstree';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -174,10 +174,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       if (opts.standalone) parts.length = 1;
       if (vmdk) writeVmdk(parts, vmdk, tmpOf(vmdk));
       if (raw) await writeRaw(parts, tmpOf(raw));
-      for (const [tmp, final] of temps) {
-        renameSync(tmp, final);
-        untrackTemp(tmp);
-      }
+      for (const [tmp, final] of temps) renameTemp(tmp, final);
       temps.length = 0;
       return {
         image: imageName,

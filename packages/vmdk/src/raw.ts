@@ -1,5 +1,6 @@
 import { closeSync, openSync, readSync } from 'node:fs';
-import { checkOutputs, describeSystemError, InputError, isZero, LoopTurns, OutputFile } from '@fstools/fstree';
+import type { OutputFile } from '@fstools/fstree';
+import { checkOutputs, describeSystemError, InputError, isZero, LoopTurns, writeOutputFile } from '@fstools/fstree';
 import { SECTOR } from './descriptor.js';
 import type { VmdkDisk } from './parse.js';
 
@@ -18,19 +19,12 @@ export function writeRawDisk(disk: Pick<VmdkDisk, 'extents' | 'size'> & { descri
   const inputs: Array<[string, string]> = disk.extents.map((e) => ['extent file', e.path]);
   if (disk.descriptor !== undefined) inputs.push(['descriptor', disk.descriptor]);
   checkOutputs([['raw disk', out]], inputs);
-  return copyExtents(disk, OutputFile.create(out));
-}
-
-async function copyExtents(disk: Pick<VmdkDisk, 'extents' | 'size'>, file: OutputFile): Promise<void> {
-  try {
+  return writeOutputFile(out, async (file) => {
     const buf = Buffer.alloc(CHUNK);
     const turns = new LoopTurns();
     for (const e of disk.extents) await copyExtent(e.path, e.offset * SECTOR, e.sectors * SECTOR, file, e.start, buf, turns);
-    file.commit(disk.size);
-  } catch (err) {
-    file.discard();
-    throw err;
-  }
+    return disk.size;
+  });
 }
 
 async function copyExtent(path: string, from: number, length: number, out: OutputFile, at: number, buf: Buffer, turns: LoopTurns): Promise<void> {
