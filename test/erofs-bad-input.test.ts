@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
-import { cli, cliScript, interruptCli, zeroFileTar } from './helpers/cli.js';
+import { cli, cliOnTerminal, expectCleanInterrupt, zeroFileTar } from './helpers/cli.js';
 import { isRoot, oracle } from './helpers/oracles.js';
 import { scratchDir } from './helpers/erofs-oracles.js';
 
@@ -88,8 +88,7 @@ describe('mkerofs-ts bad input', () => {
   it('stdin that is a terminal is refused, not waited on (as tar refuses it)', () => {
     const outDir = join(dir, 'tty');
     mkdirSync(outDir, { recursive: true });
-    // script(1) runs the command on a pseudo-terminal.
-    const r = spawnSync('script', ['-qec', `'${process.execPath}' '${cliScript('mkerofs-ts')}' --tar '${join(outDir, 'x.erofs')}' -`, '/dev/null'], { input: '', encoding: 'utf8', timeout: 60_000 });
+    const r = cliOnTerminal('mkerofs-ts', ['--tar', join(outDir, 'x.erofs'), '-'], { input: '' });
     expect(r.stdout.replace(/\r/g, '')).toBe('mkerofs-ts: <stdin>: is a terminal: pipe a tar archive in, or name one\n');
     expect(readdirSync(outDir)).toEqual([]);
   });
@@ -174,11 +173,7 @@ describe('an interrupted run', () => {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       const out = join(dir, `interrupted-${signal}`);
       mkdirSync(out);
-      // Interrupted once the temporary image exists beside the output.
-      const r = await interruptCli('mkerofs-ts', ['--tar', join(out, 'image.erofs'), tar], () => readdirSync(out).some((f) => f.startsWith('.')), signal);
-      expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
-      expect([r.signal, r.status, r.stderr]).toEqual([signal, null, '']);
-      expect(readdirSync(out)).toEqual([]);
+      await expectCleanInterrupt('mkerofs-ts', ['--tar', join(out, 'image.erofs'), tar], out, signal);
     }
   });
 });

@@ -1,6 +1,8 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { truncateSync, writeFileSync } from 'node:fs';
+import type { SpawnSyncReturns } from 'node:child_process';
+import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
 
 const bins = {
@@ -54,6 +56,29 @@ export function interruptCli(name: keyof typeof bins, args: string[], ready: () 
       done({ signal: sig, status, stderr, finishedFirst: !sent });
     }),
   );
+}
+
+/**
+ * Interrupts one of our CLIs with `signal` once its hidden temporary file appears in `out`, and
+ * expects it to die of the signal without a word, leaving `out` empty.
+ */
+export async function expectCleanInterrupt(name: keyof typeof bins, args: string[], out: string, signal: NodeJS.Signals): Promise<void> {
+  const r = await interruptCli(name, args, () => readdirSync(out).some((f) => f.startsWith('.')), signal);
+  expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+  expect([r.signal, r.status, r.stderr]).toEqual([signal, null, '']);
+  expect(readdirSync(out)).toEqual([]);
+}
+
+/** Runs one of our CLIs on a pseudo-terminal (script(1)); its stdout and stderr both land in `stdout`. */
+export function cliOnTerminal(name: keyof typeof bins, args: string[], opts: { input?: string } = {}): SpawnSyncReturns<string> {
+  const command = [process.execPath, cliScript(name), ...args].map((a) => `'${a}'`).join(' ');
+  return spawnSync('script', ['-qec', command, '/dev/null'], { input: opts.input, encoding: 'utf8', timeout: 60_000 });
+}
+
+/** Makes `path` a sparse file of `bytes` zero bytes (no disk used). */
+export function sparseFile(path: string, bytes: number): void {
+  writeFileSync(path, '');
+  truncateSync(path, bytes);
 }
 
 /**

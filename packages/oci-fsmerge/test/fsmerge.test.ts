@@ -15,7 +15,7 @@ import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
 import type { Entry } from './helpers/model.js';
 import { modelMerge } from './helpers/model.js';
 import { repoRoot } from './helpers/shared.js';
-import { interruptCli, zeroFileTar } from '../../../test/helpers/cli.js';
+import { cliOnTerminal, interruptCli, zeroFileTar } from '../../../test/helpers/cli.js';
 
 const dir = scratchDir('fsmerge-e2e');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -299,10 +299,8 @@ describe('CLI', () => {
     expect(labels).toEqual([expect.stringMatching(/^layer 0 \(sha256:[0-9a-f]{64}\)$/), expect.stringMatching(/^layer 1 \(sha256:[0-9a-f]{64}\)$/)]);
     const out = fresh('tty-out');
     const fsmeta = join(out, 'fsmeta.erofs');
-    // script(1) runs the command on a pseudo-terminal (stdout and stderr both land in its output).
     const onTty = (...args: string[]): string[] => {
-      const command = [process.execPath, cli, image, '-o', fsmeta, ...args].map((a) => `'${a}'`).join(' ');
-      const r = spawnSync('script', ['-qec', command, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+      const r = cliOnTerminal('fsmerge', [image, '-o', fsmeta, ...args]);
       expect(r.status, r.stdout).toBe(0);
       return r.stdout.replace(/\r/g, '').split('\n').filter((l) => l.startsWith('fsmerge: '));
     };
