@@ -27,11 +27,11 @@ describe('runCli', () => {
     expect(await outcome(async () => 2)).toEqual({ code: 2, stderr: '', stdout: '' });
   });
 
-  it('prints an InputError as one line after the name, exit 1', async () => {
+  it('prints an InputError as one line after the name, exit 1; control characters in it escaped', async () => {
     const r = await outcome(async () => {
-      throw new InputError('/img', 'bad superblock;\n  details here');
+      throw new InputError('/img', 'member a\nb\x1b[2J: bad');
     });
-    expect(r).toEqual({ code: 1, stderr: 'tool: /img: bad superblock; details here\n', stdout: '' });
+    expect(r).toEqual({ code: 1, stderr: 'tool: /img: member a\\nb\\x1b[2J: bad\n', stdout: '' });
   });
 
   it('prints the expected error classes as one line too', async () => {

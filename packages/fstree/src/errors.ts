@@ -1,15 +1,24 @@
 /**
  * The one error type for bad input across the toolchain: names the file (or image, or tar
- * member) and the problem, and prints as one line: "<file>: <problem>".
+ * member) and the problem, and prints as one line: "<file>: <problem>". Control characters
+ * (a member name may hold newlines or terminal escapes) appear in the message escaped, as
+ * \n, \t, \r or \xNN; `file` and `problem` keep them as given.
  */
 export class InputError extends Error {
   constructor(
     readonly file: string,
     readonly problem: string,
   ) {
-    super(`${file}: ${problem}`);
+    super(escapeControls(`${file}: ${problem}`));
     this.name = 'InputError';
   }
+}
+
+const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
+
+function escapeControls(text: string): string {
+  // C0 controls, DEL and the C1 controls (a terminal may act on any of them).
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => NAMED_ESCAPES[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
 
 /** Short text for a caught Node system error: "ENOENT: no such file or directory". */

@@ -145,10 +145,13 @@ function truncated(archive: string, at: number, what: string): InputError {
   return new InputError(archive, `truncated tar: ${what} (member at byte ${at}) is cut short`);
 }
 
-/** A member's whole data as one buffer of its own (pieces are copied in as they pass). */
+/**
+ * A member's whole data as one buffer of its own (pieces are copied as they pass). Memory follows
+ * the bytes that actually arrive, never the header's size field: a damaged size ends as a
+ * truncated member, not as a huge allocation.
+ */
 export async function memberBytes(entry: TarEntry): Promise<Buffer> {
-  const out = Buffer.allocUnsafeSlow(entry.size);
-  let at = 0;
-  for await (const piece of entry.body) at += piece.copy(out, at);
-  return out.subarray(0, at);
+  const pieces: Buffer[] = [];
+  for await (const piece of entry.body) pieces.push(Buffer.from(piece));
+  return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces);
 }
