@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { encodeHeader, endOfArchive, InputError, readTar, treeFromTar, utf8 } from '@fstools/fstree';
 import { runs } from '../../../test/helpers/arbitrary-tree.js';
-import { hasCommand } from '../../../test/helpers/oracles.js';
+import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 import { chunks, damageArb, damaged, gnuArchive, headerBlocks, paxArchive, setChecksum } from '../../../test/helpers/tar-damage.js';
 
 // Damaged archives: whatever the damage, reading ends in a tree or in an InputError naming the
@@ -27,7 +27,7 @@ function expectCleanOutcome(err: unknown): void {
   expect(message).not.toContain('\n');
 }
 
-describe.runIf(hasCommand('tar'))('damaged tar archives', () => {
+describe.runIf(oracle('GNU tar', hasCommand('tar'), 'apt-get install tar'))('damaged tar archives', () => {
   for (const [name, make] of [
     ['a pax archive of ours', paxArchive],
     ['a GNU tar archive', async () => gnuArchive()],
