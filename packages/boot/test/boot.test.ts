@@ -10,13 +10,14 @@ import { bundledSample, debianDisk, freshUpper, haveDebianImage, haveKit, layere
 
 const kitDir = defaultKitDir();
 const ready = haveKit(kitDir);
-const work = mkdtempSync(join(tmpdir(), 'boot-test-'));
+let work: string;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 const cli = join(import.meta.dirname, '../bin/cli.js');
 
 let guest: Guest;
 let sample: BootDisk;
 beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'boot-test-'));
   if (!ready) return;
   guest = await Guest.create({ kitDir, consoleDir: work });
   sample = await layeredSample(join(work, 'sample'));

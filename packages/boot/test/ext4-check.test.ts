@@ -2,13 +2,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { e2fsckProblems, needsRecovery } from '../src/ext4-check.js';
 import { cli } from '../../../test/helpers/cli.js';
 import { hasE2fsprogs } from '../../../test/helpers/ext4-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'ext4-check-'));
+let dir: string;
+beforeAll(() => void (dir = mkdtempSync(join(tmpdir(), 'ext4-check-'))));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** Sets the superblock's last mount time (debugfs keeps the checksum right). */

@@ -7,10 +7,18 @@ import { expect } from 'vitest';
 import { e2fsckProblems, hasTrixieE2fsck, mountedManifest, trixieE2fsckProblems, withMount } from '../../../test/helpers/ext4-oracles.js';
 import { oracle, trixieRoot } from '../../../test/helpers/oracles.js';
 
-/** A scratch directory removed by the returned function. */
-export function scratch(prefix: string): { dir: string; path: (name: string) => string; cleanup: () => void } {
-  const dir = mkdtempSync(join(tmpdir(), `ext4-${prefix}-`));
-  return { dir, path: (name) => join(dir, name), cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+/**
+ * A scratch directory, made when the first path in it is asked for (a file whose tests all skip
+ * leaves none behind: vitest runs no hooks there) and removed by `cleanup`.
+ */
+export function scratch(prefix: string): { path: (name: string) => string; cleanup: () => void } {
+  let dir: string | undefined;
+  return {
+    path: (name) => join((dir ??= mkdtempSync(join(tmpdir(), `ext4-${prefix}-`))), name),
+    cleanup: () => {
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 const trixieFsck = oracle('e2fsck 1.47.2 (trixie chroot)', hasTrixieE2fsck, `needs root and e2fsck in the trixie chroot at ${trixieRoot} (tools/setup-trixie-chroot.sh)`);

@@ -2,14 +2,15 @@
 // read back with our reader (and the kernel in kernel.test.ts for built fixtures).
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErofsImage } from '@fstools/erofs-reader';
 import { manifest } from '@fstools/fstree';
 import { fsmerge } from '@fstools/oci-fsmerge';
 import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { conformance, haveConformance } from './helpers/shared.js';
 
-const dir = scratchDir('fsmerge-conf');
+let dir: string;
+beforeAll(() => void (dir = scratchDir('fsmerge-conf')));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const have = haveConformance();
 let n = 0;

@@ -4,7 +4,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fsmerge } from '@fstools/oci-fsmerge';
 import { canMount, scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
@@ -12,7 +12,8 @@ import { expectMerged, overlayManifest } from './helpers/judge.js';
 
 const image = join(process.env.FSTOOLS_CACHE ?? '/var/cache/fstools', 'debian-oci');
 const have = oracle('Debian test image', existsSync(join(image, '.complete')), `run tools/make-debian-oci.sh (expected at ${image})`);
-const dir = scratchDir('fsmerge-debian');
+let dir: string;
+beforeAll(() => void (dir = scratchDir('fsmerge-debian')));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe.runIf(have && canMount())('Debian image (debootstrap + install + delete/replace layers)', () => {
