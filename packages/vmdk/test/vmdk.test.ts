@@ -2,10 +2,12 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { InputError } from '@fstools/fstree';
 import { formatDescriptor, openDisk, parseDescriptor, writeDescriptor, writeRawDisk } from '@fstools/vmdk';
 import { expectCleanInterrupt, sparseFile } from '../../../test/helpers/cli.js';
+import { runs } from '../../../test/helpers/arbitrary-tree.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 
 const work = mkdtempSync(join(tmpdir(), 'vmdk-'));
@@ -231,6 +233,54 @@ describe('parser', () => {
       ['hello world\n', /not a descriptor line/],
     ];
     for (const [text, re] of cases) expect(errorOf(() => parseDescriptor(text, 'x.vmdk')).message).toMatch(re);
+  });
+
+  it('damaged descriptors (tokens replaced, lines dropped, doubled or added) open as a disk of sane numbers or give a one-line InputError', () => {
+    const { dir } = filesOf([8192, 4096]);
+    const lines = ['# Disk DescriptorFile', 'version=1', 'CID=fffffffe', 'parentCID=ffffffff', 'createType="monolithicFlat"', 'RDONLY 8 FLAT "part0.img" 4', 'RW 8 VMFS "part1.img"', 'ddb.adapterType = "lsilogic"'];
+    const token = fc.constantFrom('', '0', '-1', '1e3', '0x10', '99999999999999999999', '9007199254740993', '"', '""', '"part1.img"', '"../part1.img"', '"/dev/null"', 'FLAT', 'ZERO', 'SPARSE', 'RW', '=', '#', '\t', '\r', 'createType', 'parentCID', 'ffffffff', 'monolithicSparse');
+    const edit = fc.oneof(
+      fc.record({ kind: fc.constant('token' as const), line: fc.nat(), word: fc.nat(), value: token }),
+      fc.record({ kind: fc.constant('drop' as const), line: fc.nat() }),
+      fc.record({ kind: fc.constant('double' as const), line: fc.nat() }),
+      fc.record({ kind: fc.constant('add' as const), line: fc.nat(), text: fc.array(token, { maxLength: 5 }).map((t) => t.join(' ')) }),
+    );
+    const file = join(dir, 'fuzz.vmdk');
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 1, maxLength: 4 }), (edits) => {
+        const text = [...lines];
+        for (const e of edits) {
+          const i = e.line % text.length;
+          if (e.kind === 'drop') text.splice(i, 1);
+          else if (e.kind === 'double') text.splice(i, 0, text[i]!);
+          else if (e.kind === 'add') text.splice(i, 0, e.text);
+          else {
+            const words = text[i]!.split(' ');
+            words[e.word % words.length] = e.value;
+            text[i] = words.join(' ');
+          }
+          if (text.length === 0) text.push('');
+        }
+        writeFileSync(file, text.join('\n'));
+        let disk;
+        try {
+          disk = openDisk(file);
+        } catch (err) {
+          expect(err).toBeInstanceOf(InputError);
+          expect((err as Error).message).not.toContain('\n');
+          return;
+        }
+        let start = 0;
+        for (const e of disk.extents) {
+          for (const v of [e.sectors, e.offset, e.start]) expect(Number.isSafeInteger(v) && v >= 0).toBe(true);
+          expect(e.start).toBe(start);
+          expect(statSync(e.path).size).toBeGreaterThanOrEqual((e.offset + e.sectors) * 512);
+          start += e.sectors * 512;
+        }
+        expect(disk.size).toBe(start);
+      }),
+      { numRuns: runs(500) },
+    );
   });
 
   it('checks extent files: missing, too short, sparse binary', () => {
