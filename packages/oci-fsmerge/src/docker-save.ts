@@ -48,11 +48,12 @@ export async function resolveDockerSave(src: ImageSource, opts: SelectOptions): 
 
 function entry(v: unknown, source: string, i: number): SaveEntry {
   const o = v as Json | null;
-  if (!o || typeof o !== 'object' || typeof o.Config !== 'string' || !Array.isArray(o.Layers) || !o.Layers.every((l) => typeof l === 'string')) {
-    throw new InputError(source, `manifest.json entry ${i} needs Config and Layers`);
+  const path = (v: unknown): boolean => typeof v === 'string' && v !== '';
+  if (!o || typeof o !== 'object' || !path(o.Config) || !Array.isArray(o.Layers) || !o.Layers.every(path)) {
+    throw new InputError(source, `manifest.json entry ${i} needs Config and Layers (paths in the archive)`);
   }
   const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-  return { refs: tags, config: o.Config, layers: o.Layers as string[] };
+  return { refs: tags, config: o.Config as string, layers: o.Layers as string[] };
 }
 
 function configOf(src: ImageSource, path: string): Json {

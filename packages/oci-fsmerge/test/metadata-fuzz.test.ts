@@ -178,4 +178,16 @@ describe('damaged image metadata ends in a merge or a one-line InputError', () =
       { numRuns: runs(150) },
     );
   });
+
+  it('docker save: an empty Config or layer path is refused as a bad entry, not looked up', async () => {
+    for (const bad of [mutate(saveManifest, [0, 'Layers', 1], ''), mutate(saveManifest, [0, 'Config'], '')]) {
+      const image = join(dir, `docker-${n++}`);
+      copyImage(docker, image);
+      writeFileSync(join(image, 'manifest.json'), JSON.stringify(bad));
+      await expect(fsmerge({ image }, { output: join(image, 'out', 'fsmeta.erofs'), blobDir: blobs, parallel: 1 })).rejects.toThrow(
+        `${image}: manifest.json entry 0 needs Config and Layers (paths in the archive)`,
+      );
+      rmSync(image, { recursive: true, force: true });
+    }
+  });
 });
