@@ -22,6 +22,16 @@ const entries = {
   boot: ['cli.js'],
 };
 
+// yargs' ES module build lays out --help with cliui's ES module build, whose stand-in for
+// wrap-ansi cuts lines every N characters, mid-word ("layo" / "ut"). Its CommonJS build wraps at
+// word boundaries (wrap-ansi, string-width): bundle that one.
+const cliuiCommonJs = {
+  name: 'cliui-commonjs',
+  setup(b) {
+    b.onResolve({ filter: /^cliui$/ }, () => ({ path: join(repo, 'node_modules/cliui/build/index.cjs') }));
+  },
+};
+
 // Bundled CommonJS dependencies (yargs' helpers, crc-32) call require(); an ES module has none.
 const requireShim = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
 
@@ -39,6 +49,7 @@ await Promise.all(
         // The CommonJS launcher only sets the environment, then imports its neighbour cli.js.
         external: esm ? [] : ['./cli.js'],
         banner: esm ? { js: requireShim } : {},
+        plugins: [cliuiCommonJs],
         logLevel: 'warning',
       });
     }),
