@@ -38,10 +38,18 @@ export function cli(name: keyof typeof bins, args: string[], opts: { env?: Recor
 
 /**
  * Starts one of our CLIs, sends it `signal` as soon as `ready()` holds (polled every 5 ms; the
- * command must not finish first) and resolves with how it ended.
+ * command must not finish first) and resolves with how it ended. With `stdin`, those bytes are
+ * piped in and the pipe is left open (the command waits for more).
  */
-export function interruptCli(name: keyof typeof bins, args: string[], ready: () => boolean, signal: NodeJS.Signals): Promise<{ signal: NodeJS.Signals | null; status: number | null; stderr: string; finishedFirst: boolean }> {
-  const child = spawn(process.execPath, [cliScript(name), ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+export function interruptCli(
+  name: keyof typeof bins,
+  args: string[],
+  ready: () => boolean,
+  signal: NodeJS.Signals,
+  stdin?: Buffer,
+): Promise<{ signal: NodeJS.Signals | null; status: number | null; stderr: string; finishedFirst: boolean }> {
+  const child = spawn(process.execPath, [cliScript(name), ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
+  if (stdin) child.stdin!.on('error', () => {}).write(stdin);
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   let sent = false;

@@ -26,14 +26,15 @@ export interface ImageSource {
 
 const MAX_LINKS = 40;
 
-export function openSource(path: string): ImageSource {
+/** The image container at `path`; errors name it `name` (default: the path). */
+export function openSource(path: string, name = path): ImageSource {
   let st;
   try {
     st = statSync(path);
   } catch {
-    throw new InputError(path, 'no such file or directory');
+    throw new InputError(name, 'no such file or directory');
   }
-  return st.isDirectory() ? new DirSource(path) : new TarSource(path);
+  return st.isDirectory() ? new DirSource(path) : new TarSource(path, name);
 }
 
 class DirSource implements ImageSource {
@@ -66,8 +67,11 @@ class DirSource implements ImageSource {
 
 class TarSource implements ImageSource {
   private readonly members: Map<ByteString, TarMember>;
-  constructor(readonly name: string) {
-    this.members = indexTar(name);
+  constructor(
+    private readonly file: string,
+    readonly name: string,
+  ) {
+    this.members = indexTar(file, name);
   }
   has(path: string): boolean {
     return this.find(checked(this.name, path)) !== undefined;
@@ -76,7 +80,7 @@ class TarSource implements ImageSource {
     const m = this.find(checked(this.name, path));
     if (!m) throw new InputError(this.name, `missing ${path}`);
     if (m.type !== 'file') throw new InputError(this.name, `${path} is not a regular file`);
-    return { file: this.name, offset: m.offset, size: m.size };
+    return { file: this.file, offset: m.offset, size: m.size };
   }
   /** The member at path, links followed (relative symlinks resolve against their directory). */
   private find(path: ByteString): TarMember | undefined {

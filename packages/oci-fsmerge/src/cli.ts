@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { packageVersion, parseArgs, runCli, usage as usageOf } from '@fstools/cli-kit';
+import { InputError } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { FsmergeInput, FsmergeResult, ProgressEvent } from './fsmerge.js';
@@ -10,7 +11,7 @@ import { parsePlatform } from './platform.js';
 async function main(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('fsmerge')
-    .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+).')
+    .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+); - reads the archive from stdin (docker save NAME | fsmerge - -o ...).')
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'fsmeta.erofs to write (the whole image with --standalone)' })
     .option('blobs', { type: 'string', describe: 'layer image cache, content-addressed by diff ID (default: blobs/ beside the output)' })
     .option('vmdk', { type: 'string', describe: 'also write a VMDK descriptor joining fsmeta and the layer images' })
@@ -40,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (err) {
     return usage((err as Error).message);
   }
-  const input: FsmergeInput = images.length ? { image: images[0]! } : { layers };
+  const input: FsmergeInput = images[0] === '-' ? { archive: stdinArchive(), name: STDIN } : images.length ? { image: images[0]! } : { layers };
   const tty = process.stderr.isTTY && !args.quiet;
   const result = await fsmerge(input, {
     output: args.output,
@@ -57,6 +58,14 @@ async function main(argv: string[]): Promise<number> {
   if (args.json) process.stdout.write(JSON.stringify(result, null, 2) + '\n');
   else if (!args.quiet) process.stdout.write(summary(result));
   return 0;
+}
+
+const STDIN = '<stdin>';
+
+/** stdin as an image archive; a terminal is refused (nothing would ever come). */
+function stdinArchive(): AsyncIterable<Uint8Array> {
+  if (process.stdin.isTTY) throw new InputError(STDIN, 'is a terminal: pipe an image archive in (docker save NAME | fsmerge - ...), or name one');
+  return process.stdin;
 }
 
 function usage(msg: string): number {

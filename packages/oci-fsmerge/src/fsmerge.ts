@@ -18,9 +18,13 @@ import type { LayerTree } from './merge.js';
 import { mergeLayers } from './merge.js';
 import type { Platform } from './platform.js';
 import { imageFromLayerFiles, resolveImage } from './resolve.js';
+import { spoolArchive } from './stdin-archive.js';
 
-/** What to merge: an image container, or layers in stack order (tars, or layer images to rebuild from). */
-export type FsmergeInput = { image: string } | { layers: string[] };
+/**
+ * What to merge: an image container, one streamed in (an archive, `name` naming it in errors), or
+ * layers in stack order (tars, or layer images to rebuild from).
+ */
+export type FsmergeInput = { image: string } | { archive: AsyncIterable<Uint8Array>; name: string } | { layers: string[] };
 
 export interface FsmergeOptions {
   /** fsmeta.erofs path (or the standalone image's path). */
@@ -82,7 +86,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   const outputs: Array<[string, string]> = [['-o', opts.output]];
   if (opts.vmdk) outputs.push(['--vmdk', opts.vmdk]);
   if (opts.raw) outputs.push(['--raw', opts.raw]);
-  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : input.layers.map((l) => ['--layer', l]));
+  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : 'layers' in input ? input.layers.map((l) => ['--layer', l]) : []);
   // Absolute, and through a symlink given as an output to where its file is (the VMDK's relative
   // names are computed from there).
   const final = (p: string): string => outputPath(resolve(p));
@@ -98,6 +102,11 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   let closing: Promise<void> = Promise.resolve();
   let blobs: LayerBlob[];
   let scratch: string | undefined;
+  let spool: string | undefined;
+  const removeOwnTemps = (): void => {
+    if (scratch) removeTemp(scratch);
+    if (spool) removeTemp(spool);
+  };
   // A layer image's tree: the one it was just written from, or else read back from the image as
   // soon as the layer is done, while other layers are still converting.
   const trees = new Map<number, LayerImageTree>();
@@ -118,7 +127,12 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   } else {
     const pool = new LayerPool(opts.parallel);
     try {
-      image = 'image' in input ? await resolveImage(input.image, { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) }) : imageFromLayerFiles(input.layers);
+      const select = { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) };
+      if ('archive' in input) {
+        mkdirSync(dirname(output), { recursive: true });
+        spool = await spoolArchive(input.archive, input.name, output);
+        image = await resolveImage(spool, select, input.name);
+      } else image = 'image' in input ? await resolveImage(input.image, select) : imageFromLayerFiles(input.layers);
       let blobDir = opts.blobDir;
       if (!blobDir && opts.standalone) {
         mkdirSync(dirname(output), { recursive: true });
@@ -139,7 +153,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       );
     } catch (err) {
       await pool.close();
-      if (scratch) removeTemp(scratch);
+      removeOwnTemps();
       throw err;
     }
     // The threads wind down while the merge runs (18 ms here); awaited before returning.
@@ -193,7 +207,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       for (const [tmp] of temps) removeTemp(tmp);
     }
   } finally {
-    if (scratch) removeTemp(scratch);
+    removeOwnTemps();
     await closing;
   }
 }

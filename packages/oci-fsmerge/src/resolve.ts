@@ -10,14 +10,15 @@ import { statSync } from 'node:fs';
 /**
  * Reads an image container and picks one image: an OCI image layout directory, an OCI archive,
  * or a docker-save archive or directory (legacy, or Docker 25's OCI layout with manifest.json).
+ * Errors name the image `name` (default: the path).
  */
-export async function resolveImage(input: string, opts: SelectOptions = {}): Promise<ResolvedImage> {
-  const src = openSource(input);
+export async function resolveImage(input: string, opts: SelectOptions = {}, name = input): Promise<ResolvedImage> {
+  const src = openSource(input, name);
   if (hasOciIndex(src)) return resolveOciLayout(src, opts);
   if (src.has('manifest.json')) return resolveDockerSave(src, opts);
-  if (src.has('repositories')) throw new InputError(input, 'docker save archive without manifest.json (the pre-1.10 format) is not supported');
-  if (src.has('index.json')) throw new InputError(input, 'index.json lists no manifests');
-  throw new InputError(input, 'not an OCI image layout, OCI archive or docker-save archive (no index.json or manifest.json)');
+  if (src.has('repositories')) throw new InputError(src.name, 'docker save archive without manifest.json (the pre-1.10 format) is not supported');
+  if (src.has('index.json')) throw new InputError(src.name, 'index.json lists no manifests');
+  throw new InputError(src.name, 'not an OCI image layout, OCI archive or docker-save archive (no index.json or manifest.json)');
 }
 
 /** Bare layer tars (plain, gzip or zstd) in stack order, bottom first, as an image. */

@@ -19,7 +19,7 @@ const MAX_META = 1 << 20;
  * so an image archive of gigabytes is indexed in milliseconds. Understands pax path/linkpath/size
  * records and GNU long names, which is all an image archive's layout needs.
  */
-export function indexTar(file: string): Map<ByteString, TarMember> {
+export function indexTar(file: string, name = file): Map<ByteString, TarMember> {
   const fd = openSync(file, 'r');
   try {
     const total = fstatSync(fd).size;
@@ -27,7 +27,7 @@ export function indexTar(file: string): Map<ByteString, TarMember> {
     const read = (pos: number, len: number): Buffer => {
       const buf = Buffer.alloc(len);
       const n = readSync(fd, buf, 0, len, pos);
-      if (n < len) throw new InputError(file, `truncated archive: ${len} bytes at ${pos} cut short`);
+      if (n < len) throw new InputError(name, `truncated archive: ${len} bytes at ${pos} cut short`);
       return buf;
     };
     let pax = new Map<string, Buffer>();
@@ -39,13 +39,13 @@ export function indexTar(file: string): Map<ByteString, TarMember> {
       try {
         raw = decodeRawHeader(block);
       } catch (err) {
-        throw new InputError(file, `not a tar archive (bad header at byte ${pos}): ${(err as Error).message}`);
+        throw new InputError(name, `not a tar archive (bad header at byte ${pos}): ${(err as Error).message}`);
       }
       if (!raw) break;
       const dataAt = pos + BLOCK;
       const next = dataAt + Math.ceil(raw.size / BLOCK) * BLOCK;
       if ('xLK'.includes(raw.typeflag)) {
-        if (raw.size > MAX_META) throw new InputError(file, `extended header at byte ${pos} is too large`);
+        if (raw.size > MAX_META) throw new InputError(name, `extended header at byte ${pos} is too large`);
         const data = read(dataAt, raw.size);
         if (raw.typeflag === 'x') pax = parsePax(data);
         else {
@@ -69,7 +69,7 @@ export function indexTar(file: string): Map<ByteString, TarMember> {
       const flag = raw.typeflag;
       const type = flag === '5' ? 'dir' : flag === '2' ? 'symlink' : flag === '1' ? 'hardlink' : '07'.includes(flag) ? 'file' : 'other';
       members.set(path, { path, type, offset: dataAt, size: type === 'file' ? size : 0, linkname: paxLink ? byteString(paxLink) : (longLink ?? raw.linkname) });
-      if (type === 'file' && dataAt + size > total) throw new InputError(file, `truncated archive: member ${path} is cut short`);
+      if (type === 'file' && dataAt + size > total) throw new InputError(name, `truncated archive: member ${path} is cut short`);
       pax = new Map();
       longName = longLink = undefined;
       pos = dataAt + Math.ceil(size / BLOCK) * BLOCK;

@@ -8,7 +8,7 @@ import { ErofsImage } from '@fstools/erofs-reader';
 import { diffManifests, FsTree, manifest } from '@fstools/fstree';
 import { DEFAULT_LIMITS, ensureLayerBlob, fsmerge, layerImageTree, resolveImage } from '@fstools/oci-fsmerge';
 import type { FsmergeOptions } from '@fstools/oci-fsmerge';
-import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
+import { canFsck15, fsck15, scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 // @ts-expect-error: plain JS tool
 import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
@@ -30,8 +30,9 @@ const base: Entry[][] = [
 ];
 const spec = (compression: string) => base.map((entries) => ({ entries, compression }));
 
-/** The merged tree fsmeta holds, read back with our reader through the layer images. */
+/** The merged tree fsmeta holds, read back with our reader through the layer images, after fsck.erofs 1.5 passed it. */
 function readBack(fsmeta: string, devices: string[]) {
+  if (canFsck15()) fsck15(fsmeta, devices);
   const img = ErofsImage.open(fsmeta, { devices });
   try {
     return manifest(img.toTree());
@@ -290,6 +291,45 @@ describe('CLI', () => {
     expect([r.signal, r.stderr]).toEqual(['SIGINT', '']);
     expect(readdirSync(blobs)).toEqual([]);
     expect(readdirSync(out).sort()).toEqual(['a.tar', 'b.tar', 'blobs']);
+  });
+
+  it("IMAGE '-' reads the archive from stdin: the same fsmeta as from the file; a cut, empty or terminal stdin is refused naming <stdin>, and an interrupt removes the copy kept of it", async () => {
+    const image = fresh('stdin-image.tar');
+    await buildImage([{ ref: 'x:1', layers: spec('gzip') }], image, 'docker');
+    const bytes = readFileSync(image);
+    const fromFile = fresh('from-file');
+    const fromStdin = fresh('from-stdin');
+    const run = (out: string, input: Buffer) => spawnSync(process.execPath, [cli, '-', '-o', join(out, 'fsmeta.erofs'), '--json'], { input, encoding: 'utf8' });
+    expect(spawnSync(process.execPath, [cli, image, '-o', join(fromFile, 'fsmeta.erofs'), '-q']).status).toBe(0);
+    const r = run(fromStdin, bytes);
+    expect(r.status, r.stderr).toBe(0);
+    const made = JSON.parse(r.stdout);
+    expect(made.image).toBe('<stdin>');
+    expect(diffManifests(manifest(modelMerge(base)), readBack(made.fsmeta.path, made.devices.slice(1)))).toEqual([]);
+    expect(readFileSync(join(fromStdin, 'fsmeta.erofs')).equals(readFileSync(join(fromFile, 'fsmeta.erofs')))).toBe(true);
+    // The copy of the archive is gone; what stays is the output and its blobs.
+    expect(readdirSync(fromStdin).sort()).toEqual(['blobs', 'fsmeta.erofs']);
+    for (const [input, problem] of [
+      [bytes.subarray(0, bytes.length >> 1), /^fsmerge: <stdin>: truncated archive: member .* is cut short$/],
+      [Buffer.alloc(0), /^fsmerge: <stdin>: is empty: no image archive came in$/],
+    ] as const) {
+      const out = fresh('stdin-bad');
+      const bad = run(out, input);
+      expect(bad.status).toBe(1);
+      expect(bad.stderr.trimEnd()).toMatch(problem);
+      expect(existsSync(out) ? readdirSync(out) : []).toEqual([]);
+    }
+    const onTerminal = cliOnTerminal('fsmerge', ['-', '-o', join(fresh('stdin-tty'), 'fsmeta.erofs')]);
+    expect(onTerminal.status).toBe(1);
+    expect(onTerminal.stdout).toContain('fsmerge: <stdin>: is a terminal: pipe an image archive in');
+    // Interrupted while the archive is still coming in (the pipe stays open).
+    const out = fresh('stdin-interrupted');
+    mkdirSync(out);
+    const spooling = (): boolean => readdirSync(out).some((f) => f.endsWith('.archive'));
+    const i = await interruptCli('fsmerge', ['-', '-o', join(out, 'fsmeta.erofs')], spooling, 'SIGINT', bytes.subarray(0, 1 << 20));
+    expect(i.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
+    expect([i.signal, i.stderr]).toEqual(['SIGINT', '']);
+    expect(readdirSync(out)).toEqual([]);
   });
 
   it('on a terminal, stderr shows each layer as it starts and ends, then the merge and the write; -q or a pipe shows none', async () => {
