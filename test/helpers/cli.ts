@@ -51,7 +51,7 @@ export function interruptCli(
   const child = spawn(process.execPath, [cliScript(name), ...args], { stdio: [stdin ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
   if (stdin) child.stdin!.on('error', () => {}).write(stdin);
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
   let sent = false;
   const poll = setInterval(() => {
     if (sent || !ready()) return;

@@ -23,7 +23,7 @@ const variants: Array<['1.5' | '1.8', string[]]> = [
   ['1.8', ['-b512', '-zlzma,9', '-Efragments']],
 ];
 
-type Mutation = { pos: number; bytes: number[] };
+type Mutation = { pos: number; bytes: readonly number[] };
 
 /** Byte edits biased to the metadata-heavy start, and whole little-endian fields of odd values. */
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(

@@ -30,6 +30,11 @@ const base: Entry[][] = [
 ];
 const spec = (compression: string) => base.map((entries) => ({ entries, compression }));
 
+/** fsck.erofs 1.5 checks what fsmerge made (its result or --json): fsmeta over the layer images that follow it in `devices`. */
+function judge(r: { fsmeta: { path: string }; devices: string[] }): void {
+  if (canFsck15()) fsck15(r.fsmeta.path, r.devices.slice(1));
+}
+
 /** The merged tree fsmeta holds, read back with our reader through the layer images, after fsck.erofs 1.5 passed it. */
 function readBack(fsmeta: string, devices: string[]) {
   if (canFsck15()) fsck15(fsmeta, devices);
@@ -44,6 +49,7 @@ function readBack(fsmeta: string, devices: string[]) {
 async function run(image: string, opts: Partial<FsmergeOptions> = {}) {
   const out = fresh('out');
   const r = await fsmerge({ image }, { output: join(out, 'fsmeta.erofs'), ...opts });
+  judge(r);
   return { r, out };
 }
 
@@ -368,6 +374,7 @@ describe('CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const j = JSON.parse(r.stdout);
+    judge(j);
     expect(j.devices).toEqual([join(out, 'fsmeta.erofs'), ...j.layers.map((l: { path: string }) => l.path)]);
     expect(j.layers[0]).toMatchObject({ index: 0, diffId: expect.stringMatching(/^sha256:/), bytes: expect.any(Number) });
     expect(typeof j.seconds).toBe('number');
@@ -387,6 +394,7 @@ describe('CLI', () => {
     const r = spawnSync(process.execPath, [cli, image, '-o', join(out, 'fsmeta.erofs'), '--vmdk', join(out, 'disk.vmdk'), '--json'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
+    judge(j);
     expect([j.fsmeta.path, j.vmdk]).toEqual([join(out, 'store', 'fsmeta.erofs'), join(out, 'store', 'disk.vmdk')]);
     expect(lstatSync(join(out, 'fsmeta.erofs')).isSymbolicLink()).toBe(true);
     const names = [...readFileSync(join(out, 'store', 'disk.vmdk'), 'utf8').matchAll(/FLAT "([^"]+)"/g)].map((m) => m[1]!);
