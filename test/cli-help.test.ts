@@ -6,7 +6,7 @@ import { cli } from './helpers/cli.js';
 // to cross a wrap point; it must read intact once line breaks and indentation are spaces again.
 const phrases = {
   fsmerge: [
-    'IMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+).',
+    'IMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+); - reads the archive from stdin',
     'layer image cache, content-addressed by diff ID (default: blobs/ beside the output)',
   ],
   'mkerofs-ts': [

@@ -85,6 +85,23 @@ describe('mkerofs-ts bad input', () => {
     fails(['--tar', '@OUT', link], 1, new RegExp(`^mkerofs-ts: ${link}: member x: hard link to missing target missing$`));
   });
 
+  it('an entry EROFS cannot store names the archive and the member', () => {
+    const odd = (path: string, data: Buffer): Buffer =>
+      Buffer.concat([
+        encodeHeader({ path: utf8(path), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: '', major: 0, minor: 0, xattrs: new Map([['system.nfs4_acl', new Uint8Array(4)]]) }),
+        data,
+        padding(data.length),
+      ]);
+    // A file with data (checked as its blocks are written) and an empty one (checked at layout).
+    for (const [name, data] of [['with-data', Buffer.alloc(5000, 1)], ['empty', Buffer.alloc(0)]] as const) {
+      const tar = tarOf(member('ok'), odd(`d/${name}`, data), endOfArchive());
+      fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: member d/${name}: xattr system\\.nfs4_acl: EROFS stores only user\\., trusted\\., security\\. and POSIX ACL xattrs$`));
+    }
+    const link = encodeHeader({ path: utf8('long-link'), type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: utf8('t'.repeat(5000)), major: 0, minor: 0, xattrs: new Map() });
+    const tar = tarOf(link, endOfArchive());
+    fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: member long-link: symlink target of 5000 bytes is longer than 4095$`));
+  });
+
   it('stdin that is a terminal is refused, not waited on (as tar refuses it)', () => {
     const outDir = join(dir, 'tty');
     mkdirSync(outDir, { recursive: true });

@@ -1,5 +1,5 @@
 import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
-import { bytesOf, displayName, fileTypeCode, fullMode, InputError, sortedNames, splitTime } from '@fstools/fstree';
+import { bytesOf, displayName, EntryError, fileTypeCode, fullMode, sortedNames, splitTime } from '@fstools/fstree';
 import type { ChunkRef } from './chunk.js';
 import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
 import {
@@ -130,7 +130,7 @@ export class Layout {
       if (encoded) {
         node.ibody = encodeIbody(encoded, this.shared);
         this.hasXattrs = true;
-        if (xattrIcount(node.ibody.length) > 0xffff) throw new InputError(pathOf(node), 'xattrs too large for one EROFS inode');
+        if (xattrIcount(node.ibody.length) > 0xffff) throw new EntryError(pathOf(node), 'xattrs too large for one EROFS inode');
       }
       this.decideContent(node);
       if (node.extra) {
@@ -209,7 +209,7 @@ export class Layout {
         const target = bytesOf(inode.target);
         size = target.length;
         // Linux reads at most PATH_MAX - 1 bytes of a link (page_get_link): longer would be cut.
-        if (size > SYMLINK_MAX) throw new InputError(pathOf(node), `symlink target of ${size} bytes is longer than ${SYMLINK_MAX}`);
+        if (size > SYMLINK_MAX) throw new EntryError(pathOf(node), `symlink target of ${size} bytes is longer than ${SYMLINK_MAX}`);
         const tailLen = size % bs;
         const blocks = Math.ceil(size / bs);
         this.contentLayout(node, blocks, tailLen === 0 ? bs : tailLen, { kind: 'bytes', bytes: target.subarray(size - (tailLen === 0 ? Math.min(bs, size) : tailLen)) });
@@ -251,7 +251,7 @@ export class Layout {
     const id = this.opts.devices.indexOf(device);
     // The path is built only for an error: fsmeta has one of these per file.
     const fail = (problem: string): never => {
-      throw new InputError(pathOf(node), problem);
+      throw new EntryError(pathOf(node), problem);
     };
     if (id < 0) fail(`data refers to device ${device.tag}, which is not among the image's devices`);
     if (device.blockSize !== bs) fail(`device ${device.tag} has ${device.blockSize}-byte blocks, the image ${bs}`);

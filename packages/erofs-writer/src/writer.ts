@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry, Xxh64 } from '@fstools/fstree';
-import { decompress, displayName, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, uuidFromDigest, xxh } from '@fstools/fstree';
+import { decompress, displayName, EntryError, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, uuidFromDigest, xxh } from '@fstools/fstree';
 import {
   EROFS_DEVT_SLOT_SIZE,
   EROFS_FEATURE_COMPAT_MTIME,
@@ -124,13 +124,13 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
     const tree = await treeFromTarEntries(entries, archive, {
       whiteouts: opts.whiteouts,
       exclude: opts.exclude,
-      storeData: async (entry) => {
+      storeData: async (entry, path) => {
         const data: FileData = { kind: 'stored' };
         if (entry.size === 0) {
           for await (const piece of entry.body) void piece;
           return data;
         }
-        const sink = b.sink(entry.size, entry.xattrs, entry.path);
+        const sink = b.sink(entry.size, entry.xattrs, path);
         for await (const piece of entry.body) sink.push(piece);
         b.placements.set(data, sink.end());
         return data;
@@ -139,7 +139,7 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
     return { ...b.finish(tree), tree, flatOffset: (data) => b.flatOffset(data) };
   } catch (err) {
     b.abort();
-    throw err;
+    throw err instanceof EntryError ? err.inArchive(archive) : err;
   }
 }
 

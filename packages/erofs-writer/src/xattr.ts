@@ -1,4 +1,4 @@
-import { InputError, xxh } from '@fstools/fstree';
+import { EntryError, xxh } from '@fstools/fstree';
 import {
   EROFS_MAX_SHARED_PER_INODE,
   EROFS_NAME_LEN,
@@ -50,7 +50,7 @@ interface StoredName {
 function storedName(name: string, value: Uint8Array, longPrefixes: readonly LongPrefix[], where: string): StoredName {
   const nameBytes = Buffer.from(name, 'utf8');
   const base = shortPrefixes.find((p) => (p.exact ? name === p.prefix : name.startsWith(p.prefix)));
-  if (!base) throw new InputError(where, `xattr ${name}: EROFS stores only user., trusted., security. and POSIX ACL xattrs`);
+  if (!base) throw new EntryError(where, `xattr ${name}: EROFS stores only user., trusted., security. and POSIX ACL xattrs`);
   let index: number = base.index;
   let suffixStart = Buffer.byteLength(base.prefix);
   let best = -1;
@@ -62,8 +62,8 @@ function storedName(name: string, value: Uint8Array, longPrefixes: readonly Long
     suffixStart = Buffer.byteLength(longPrefixes[best]!.full);
   }
   const suffixLength = nameBytes.length - suffixStart;
-  if (suffixLength > EROFS_NAME_LEN) throw new InputError(where, `xattr ${name}: name longer than ${EROFS_NAME_LEN} bytes after its prefix`);
-  if (value.length > 0xffff) throw new InputError(where, `xattr ${name}: value larger than 65535 bytes`);
+  if (suffixLength > EROFS_NAME_LEN) throw new EntryError(where, `xattr ${name}: name longer than ${EROFS_NAME_LEN} bytes after its prefix`);
+  if (value.length > 0xffff) throw new EntryError(where, `xattr ${name}: value larger than 65535 bytes`);
   return { index, base, nameBytes, suffixStart, size: (EROFS_XATTR_ENTRY_SIZE + suffixLength + value.length + 3) & ~3 };
 }
 

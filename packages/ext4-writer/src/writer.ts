@@ -1,5 +1,5 @@
 import type { DirInode, FileData, FileInode, InodeMeta } from '@fstools/fstree';
-import { decompress, formatUuid, FsTree, makeDir, treeFromTar, xxh } from '@fstools/fstree';
+import { decompress, EntryError, formatUuid, FsTree, makeDir, treeFromTar, xxh } from '@fstools/fstree';
 import { DataStore } from './data.js';
 import type { StoredData } from './data.js';
 import { hashSeedWords } from './dirhash.js';
@@ -86,9 +86,15 @@ export function writeExt4(tree: FsTree | undefined, outPath: string, opts: Ext4O
   return make(outPath, opts, async () => tree);
 }
 
-/** Writes an ext4 image holding a tar's content, writing file data as the archive streams past. */
+/**
+ * Writes an ext4 image holding a tar's content, writing file data as the archive streams past.
+ * An entry ext4 cannot hold is named as the archive's member (with overlayUpper, by its path in
+ * the image).
+ */
 export function writeExt4FromTar(tar: TarSource, outPath: string, opts: Ext4Options): Promise<Ext4Result> {
-  return make(outPath, opts, (store) => treeFromTar(decompress(tar.open(), tar.name), tar.name, { storeData: store }));
+  return make(outPath, opts, (store) => treeFromTar(decompress(tar.open(), tar.name), tar.name, { storeData: store })).catch((err: unknown) => {
+    throw err instanceof EntryError && !opts.overlayUpper ? err.inArchive(tar.name) : err;
+  });
 }
 
 type StoreHook = NonNullable<Parameters<typeof treeFromTar>[2]>['storeData'] & {};

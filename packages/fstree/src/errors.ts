@@ -14,6 +14,17 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * A problem with one entry of a tree being written, where only the tree's own path can name it:
+ * `file` is that path (as displayName shows it). A writer that knows the tree came from an
+ * archive says so with `inArchive`: "<archive>: member <path>: <problem>".
+ */
+export class EntryError extends InputError {
+  inArchive(archive: string): InputError {
+    return new InputError(archive, `member ${this.file}: ${this.problem}`);
+  }
+}
+
 const NAMED_ESCAPES: Record<string, string> = { '\n': '\\n', '\t': '\\t', '\r': '\\r' };
 
 function escapeControls(text: string): string {

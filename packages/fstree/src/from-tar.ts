@@ -88,6 +88,8 @@ export async function treeFromTarEntries(entries: AsyncIterable<TarEntry>, archi
         break;
       }
       case 'symlink':
+        // A path cannot hold a NUL byte (a pax linkpath can): no filesystem could give it back.
+        if (entry.linkname.includes('\0')) throw bad('symlink target contains a NUL byte');
         inode = { type: 'symlink', ...meta(entry), target: entry.linkname };
         break;
       case 'chr':

@@ -66,4 +66,11 @@ describe.runIf(oracle('GNU tar', hasCommand('tar'), 'apt-get install tar'))('dam
     expect((err as Error).message).toBe('fuzz.tar: member evil\\n\\x1b[2J\\x9bname\\t: hard link to missing target missing');
     expect((err as InputError).problem).toContain('evil\n\x1b[2J');
   });
+
+  it('a symlink target holding a NUL byte (a pax linkpath can) is refused: no filesystem could give it back', async () => {
+    const h = { path: utf8('link'), type: 'symlink' as const, mode: 0o777, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: utf8('\0' + 'x'.repeat(200)), major: 0, minor: 0, xattrs: new Map() };
+    const err = await readDamaged(Buffer.concat([encodeHeader(h), endOfArchive()]), 4096);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as Error).message).toBe('fuzz.tar: member link: symlink target contains a NUL byte');
+  });
 });

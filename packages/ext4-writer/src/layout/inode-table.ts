@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { ByteString, DirInode, FsTree, Inode } from '@fstools/fstree';
-import { bytesOf, displayName, fileTypeCode, InputError, makeDir, sortedNames } from '@fstools/fstree';
+import { bytesOf, displayName, EntryError, fileTypeCode, makeDir, sortedNames } from '@fstools/fstree';
 import {
   EXT4_FAST_SYMLINK_MAX,
   EXT4_GOOD_OLD_FIRST_INO,
@@ -92,7 +92,7 @@ export interface Numbering {
  */
 export function numberInodes(tree: FsTree, lostFoundMeta: () => DirInode): Numbering {
   const existing = tree.root.entries.get(LOST_FOUND);
-  if (existing && existing.type !== 'dir') throw new InputError(LOST_FOUND, 'must be a directory (e2fsck needs it)');
+  if (existing && existing.type !== 'dir') throw new EntryError(LOST_FOUND, 'must be a directory (e2fsck needs it)');
   const lostFound = existing ?? lostFoundMeta();
   const numbers = new Map<Inode, number>();
   const inodes: NumberedInode[] = [];
@@ -121,7 +121,7 @@ export function numberInodes(tree: FsTree, lostFoundMeta: () => DirInode): Numbe
       const n = byInode.get(child) ?? add(child, next++, dir.ino);
       n.names++;
       if (child.type !== 'dir') continue;
-      if (n.names > 1) throw new InputError(pathOf(child, tree), 'a directory cannot have two names');
+      if (n.names > 1) throw new EntryError(pathOf(child, tree), 'a directory cannot have two names');
       subdirs.push(n);
     }
     for (let i = subdirs.length - 1; i >= 0; i--) stack.push(subdirs[i]!);
@@ -157,7 +157,7 @@ export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
       t.links = 2 + subdirs;
       if (t.links > EXT4_LINK_MAX) {
         // dir_nlink: a count past EXT4_LINK_MAX is stored as 1 ("many").
-        if (!fmt.features.has('dir_nlink')) throw new InputError(pathOf(inode, tree), `has ${subdirs} subdirectories: more than ${EXT4_LINK_MAX - 2} needs dir_nlink`);
+        if (!fmt.features.has('dir_nlink')) throw new EntryError(pathOf(inode, tree), `has ${subdirs} subdirectories: more than ${EXT4_LINK_MAX - 2} needs dir_nlink`);
         t.links = 1;
       }
       // lost+found stays linear, with at least the blocks mke2fs gives it (all already placed),
@@ -165,11 +165,11 @@ export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
       t.dir = inode === num.lostFound ? shapeDir(ino, parent, entries, dirFmt, undefined, lostFoundBlockCount(fmt.blockSize)) : shapeDir(ino, parent, entries, dirFmt, index);
       t.contentBlocks = shapeBlockCount(t.dir);
     } else if (t.links > EXT4_LINK_MAX) {
-      throw new InputError(pathOf(inode, tree), `has ${t.links} hard links (at most ${EXT4_LINK_MAX})`);
+      throw new EntryError(pathOf(inode, tree), `has ${t.links} hard links (at most ${EXT4_LINK_MAX})`);
     }
     if (inode.type === 'symlink') {
-      if (inode.target.length === 0) throw new InputError(pathOf(inode, tree), 'symlink with an empty target');
-      if (inode.target.length >= fmt.blockSize) throw new InputError(pathOf(inode, tree), `symlink target of ${inode.target.length} bytes (at most ${fmt.blockSize - 1})`);
+      if (inode.target.length === 0) throw new EntryError(pathOf(inode, tree), 'symlink with an empty target');
+      if (inode.target.length >= fmt.blockSize) throw new EntryError(pathOf(inode, tree), `symlink target of ${inode.target.length} bytes (at most ${fmt.blockSize - 1})`);
       if (inode.target.length > EXT4_FAST_SYMLINK_MAX) t.contentBlocks = 1;
     }
     placeInodeXattrs(t, inodeSpace, fmt, tree);
@@ -181,16 +181,16 @@ export function buildInodeTable(num: Numbering, fmt: TableFormat): InodeTable {
 function placeInodeXattrs(t: TableInode, inodeSpace: number, fmt: TableFormat, tree: FsTree): void {
   const src = t.inode.xattrs;
   if (src.size === 0) return;
-  if (!fmt.features.has('ext_attr')) throw new InputError(pathOf(t.inode, tree), 'has extended attributes but ext_attr is off');
+  if (!fmt.features.has('ext_attr')) throw new EntryError(pathOf(t.inode, tree), 'has extended attributes but ext_attr is off');
   const list: Xattr[] = [];
   for (const [name, value] of src) {
     const x = toXattr(name, value);
-    if (typeof x === 'string') throw new InputError(pathOf(t.inode, tree), `xattr ${name}: ${x}`);
+    if (typeof x === 'string') throw new EntryError(pathOf(t.inode, tree), `xattr ${name}: ${x}`);
     list.push(x);
   }
   const { inInode, inBlock } = placeXattrs(sortXattrs(list), inodeSpace);
   if (inBlock.length && !fitsInBlock(inBlock, fmt.blockSize)) {
-    throw new InputError(pathOf(t.inode, tree), `extended attributes do not fit in one ${fmt.blockSize}-byte block`);
+    throw new EntryError(pathOf(t.inode, tree), `extended attributes do not fit in one ${fmt.blockSize}-byte block`);
   }
   t.xattrsInInode = inInode;
   t.xattrsInBlock = inBlock;
@@ -204,7 +204,7 @@ function placeInodeXattrs(t: TableInode, inodeSpace: number, fmt: TableFormat, t
 /** A path naming an inode in errors (found by a walk; errors only). */
 function pathOf(inode: Inode, tree: FsTree): string {
   const path = tree.pathOf(inode);
-  return path === undefined ? '(lost+found)' : '/' + displayName(path);
+  return path === undefined ? '(lost+found)' : displayName(path) || '/';
 }
 
 /** lost+found as mke2fs makes it: mode 0700, owned by root. */
