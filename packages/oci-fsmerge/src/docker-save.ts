@@ -48,8 +48,8 @@ export async function resolveDockerSave(src: ImageSource, opts: SelectOptions): 
 
 function entry(v: unknown, source: string, i: number): SaveEntry {
   const o = v as Json | null;
-  const path = (v: unknown): boolean => typeof v === 'string' && v !== '';
-  if (!o || typeof o !== 'object' || !path(o.Config) || !Array.isArray(o.Layers) || !o.Layers.every(path)) {
+  const isPath = (p: unknown): boolean => typeof p === 'string' && p !== '';
+  if (!o || typeof o !== 'object' || !isPath(o.Config) || !Array.isArray(o.Layers) || !o.Layers.every(isPath)) {
     throw new InputError(source, `manifest.json entry ${i} needs Config and Layers (paths in the archive)`);
   }
   const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
