@@ -3,21 +3,13 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, wr
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
-import { cli, cliOnTerminal, expectCleanInterrupt, zeroFileTar } from './helpers/cli.js';
+import { endOfArchive } from '@fstools/fstree';
+import { cli, cliOnTerminal, expectCleanInterrupt, tarMember, zeroFileTar } from './helpers/cli.js';
 import { isRoot, oracle } from './helpers/oracles.js';
 import { scratchDir } from './helpers/erofs-oracles.js';
 
 const dir = scratchDir('erofs-bad');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-function member(path: string, data = Buffer.alloc(0), type: 'file' | 'hardlink' = 'file', linkname = ''): Buffer {
-  return Buffer.concat([
-    encodeHeader({ path: utf8(path), type, mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: utf8(linkname), major: 0, minor: 0, xattrs: new Map() }),
-    data,
-    padding(data.length),
-  ]);
-}
 
 /** Runs mkerofs-ts expecting failure: one stderr line matching `message`, the exit code, and nothing left in the output folder. */
 function fails(args: string[], code: number, message: RegExp, opts: { input?: Buffer; outDir?: string; env?: Record<string, string> } = {}): void {
@@ -63,13 +55,13 @@ describe('mkerofs-ts bad input', () => {
   });
 
   it('a tar truncated mid-entry', () => {
-    const whole = Buffer.concat([member('a', Buffer.alloc(5000, 1)), member('b', Buffer.alloc(5000, 2)), endOfArchive()]);
+    const whole = Buffer.concat([tarMember('a', { data: Buffer.alloc(5000, 1) }), tarMember('b', { data: Buffer.alloc(5000, 2) }), endOfArchive()]);
     const tar = tarOf(whole.subarray(0, 512 + 5120 + 512 + 3000));
     fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: truncated tar: data of b \\(member at byte 5632\\) is cut short$`));
   });
 
   it('corrupt gzip, from a file and from stdin', () => {
-    const gz = gzipSync(Buffer.concat([member('a', Buffer.alloc(100_000, 7)), endOfArchive()]));
+    const gz = gzipSync(Buffer.concat([tarMember('a', { data: Buffer.alloc(100_000, 7) }), endOfArchive()]));
     gz.fill(0x42, 30, 80);
     const tar = tarOf(gz);
     fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: corrupt gzip data: `));
@@ -77,28 +69,22 @@ describe('mkerofs-ts bad input', () => {
   });
 
   it("'..' and absolute names, and hard links to nothing", () => {
-    const up = tarOf(member('ok'), member('a/../../etc/shadow'), endOfArchive());
+    const up = tarOf(tarMember('ok'), tarMember('a/../../etc/shadow'), endOfArchive());
     fails(['--tar', '@OUT', up], 1, new RegExp(`^mkerofs-ts: ${up}: member a/\\.\\./\\.\\./etc/shadow: path contains '\\.\\.'$`));
-    const abs = tarOf(member('/etc/passwd'), endOfArchive());
+    const abs = tarOf(tarMember('/etc/passwd'), endOfArchive());
     fails(['--tar', '@OUT', abs], 1, new RegExp(`^mkerofs-ts: ${abs}: member /etc/passwd: absolute path$`));
-    const link = tarOf(member('x', Buffer.alloc(0), 'hardlink', 'missing'), endOfArchive());
+    const link = tarOf(tarMember('x', { type: 'hardlink', linkname: 'missing' }), endOfArchive());
     fails(['--tar', '@OUT', link], 1, new RegExp(`^mkerofs-ts: ${link}: member x: hard link to missing target missing$`));
   });
 
   it('an entry EROFS cannot store names the archive and the member', () => {
-    const odd = (path: string, data: Buffer): Buffer =>
-      Buffer.concat([
-        encodeHeader({ path: utf8(path), type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: '', major: 0, minor: 0, xattrs: new Map([['system.nfs4_acl', new Uint8Array(4)]]) }),
-        data,
-        padding(data.length),
-      ]);
+    const xattrs = new Map([['system.nfs4_acl', new Uint8Array(4)]]);
     // A file with data (checked as its blocks are written) and an empty one (checked at layout).
     for (const [name, data] of [['with-data', Buffer.alloc(5000, 1)], ['empty', Buffer.alloc(0)]] as const) {
-      const tar = tarOf(member('ok'), odd(`d/${name}`, data), endOfArchive());
+      const tar = tarOf(tarMember('ok'), tarMember(`d/${name}`, { data, xattrs }), endOfArchive());
       fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: member d/${name}: xattr system\\.nfs4_acl: EROFS stores only user\\., trusted\\., security\\. and POSIX ACL xattrs$`));
     }
-    const link = encodeHeader({ path: utf8('long-link'), type: 'symlink', mode: 0o777, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: utf8('t'.repeat(5000)), major: 0, minor: 0, xattrs: new Map() });
-    const tar = tarOf(link, endOfArchive());
+    const tar = tarOf(tarMember('long-link', { type: 'symlink', linkname: 't'.repeat(5000) }), endOfArchive());
     fails(['--tar', '@OUT', tar], 1, new RegExp(`^mkerofs-ts: ${tar}: member long-link: symlink target of 5000 bytes is longer than 4095$`));
   });
 
@@ -120,7 +106,7 @@ describe('mkerofs-ts bad input', () => {
     const outDir = join(dir, 'clash');
     mkdirSync(join(outDir, 'sub'), { recursive: true });
     const tar = join(outDir, 'in.tar');
-    const bytes = Buffer.concat([member('a'), endOfArchive()]);
+    const bytes = Buffer.concat([tarMember('a'), endOfArchive()]);
     writeFileSync(tar, bytes);
     fails(['--tar', tar, tar], 1, new RegExp(`^mkerofs-ts: ${tar}: is an input too \\(SOURCE\\): the output would replace it$`), { outDir });
     fails([join(outDir, 'sub'), join(outDir, 'sub')], 1, new RegExp(`^mkerofs-ts: ${outDir}/sub: is a directory$`), { outDir });
@@ -143,7 +129,7 @@ describe('mkerofs-ts bad input', () => {
     mkdirSync(outDir);
     const target = join(outDir, 'image.erofs');
     writeFileSync(target, 'previous image');
-    fails(['--tar', target, tarOf(member('/abs'), endOfArchive())], 1, /absolute path$/, { outDir });
+    fails(['--tar', target, tarOf(tarMember('/abs'), endOfArchive())], 1, /absolute path$/, { outDir });
     expect(readFileSync(target, 'utf8')).toBe('previous image');
   });
 

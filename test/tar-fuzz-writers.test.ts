@@ -9,7 +9,8 @@ import { runs } from './helpers/arbitrary-tree.js';
 import { canFsck15, fsck15, scratchDir } from './helpers/erofs-oracles.js';
 import { e2fsckProblems, hasE2fsprogs } from './helpers/ext4-oracles.js';
 import { hasCommand, oracle } from './helpers/oracles.js';
-import { chunks, damageArb, damaged, gnuArchive, headerBlocks, paxArchive } from './helpers/tar-damage.js';
+import { chunks } from './helpers/streams.js';
+import { damageArb, damaged, damageSources, headerBlocks } from './helpers/tar-damage.js';
 
 // Damaged archives through the writers' own data paths (erofs-writer's block sink, ext4-writer's
 // data store, not the in-memory tree the fstree fuzz test uses): an image the oracle accepts, or
@@ -34,10 +35,7 @@ const writers = {
 
 for (const [kind, w] of Object.entries(writers)) {
   describe.runIf(oracle('GNU tar', hasCommand('tar'), 'apt-get install tar') && w.ready())(`damaged tar archives through the ${kind} writer`, () => {
-    for (const [name, make] of [
-      ['a pax archive of ours', paxArchive],
-      ['a GNU tar archive', async () => gnuArchive()],
-    ] as const) {
+    for (const [name, make] of damageSources) {
       it(`${name}: an image the oracle accepts, or a one-line InputError and no output`, async () => {
         const base = await make();
         const headers = headerBlocks(base);

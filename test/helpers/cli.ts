@@ -4,6 +4,7 @@ import { readdirSync, truncateSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
+import type { TarEntryType } from '@fstools/fstree';
 
 const bins = {
   'mkerofs-ts': '../../packages/erofs-writer/bin/bin.cjs',
@@ -87,6 +88,13 @@ export function cliOnTerminal(name: keyof typeof bins, args: string[], opts: { i
 export function sparseFile(path: string, bytes: number): void {
   writeFileSync(path, '');
   truncateSync(path, bytes);
+}
+
+/** One member of a hand-made test tar: header (pax records as needed), data, padding. */
+export function tarMember(path: string, opts: { type?: TarEntryType; data?: Buffer; linkname?: string; xattrs?: Map<string, Uint8Array> } = {}): Buffer {
+  const { type = 'file', data = Buffer.alloc(0), linkname = '', xattrs = new Map() } = opts;
+  const header = encodeHeader({ path: utf8(path), type, mode: type === 'symlink' ? 0o777 : 0o644, uid: 0, gid: 0, mtime: 0n, size: data.length, linkname: utf8(linkname), major: 0, minor: 0, xattrs });
+  return Buffer.concat([header, data, padding(data.length)]);
 }
 
 /**

@@ -4,21 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { FsTree, makeDevice, makeDir, makeFile, makeSymlink, treeToTar, utf8 } from '@fstools/fstree';
+import { collect } from './streams.js';
 
 // Damaged tar archives for fuzz tests: two real archives (ours, pax; GNU tar's) and an arbitrary
 // damage (flipped bytes, biased to header blocks, checksums optionally made right again so the
 // damage reaches the fields; a cut; a chunk size for the stream).
-
-/** A stream of `buf` in chunks of `size` bytes. */
-export async function* chunks(buf: Buffer, size: number): AsyncGenerator<Buffer> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-}
-
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Uint8Array[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-}
 
 /** Our own pax archive: long names and links, big ids, xattrs, devices, ns times, a hard link. */
 export async function paxArchive(): Promise<Buffer> {
@@ -52,6 +42,12 @@ export function gnuArchive(): Buffer {
     rmSync(work, { recursive: true, force: true });
   }
 }
+
+/** The archives the fuzz tests damage, by name. */
+export const damageSources: Array<[string, () => Promise<Buffer>]> = [
+  ['a pax archive of ours', paxArchive],
+  ['a GNU tar archive', async () => gnuArchive()],
+];
 
 function checksum(b: Buffer, at: number): number {
   let sum = 8 * 0x20; // the checksum field counts as spaces

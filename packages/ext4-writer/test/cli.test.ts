@@ -3,8 +3,8 @@ import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, statS
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeHeader, endOfArchive, utf8 } from '@fstools/fstree';
-import { cli, expectCleanInterrupt, sparseFile, zeroFileTar } from '../../../test/helpers/cli.js';
+import { endOfArchive } from '@fstools/fstree';
+import { cli, expectCleanInterrupt, sparseFile, tarMember, zeroFileTar } from '../../../test/helpers/cli.js';
 import { dumpe2fsHeader, hasE2fsprogs, run } from '../../../test/helpers/ext4-oracles.js';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { expectClean, scratch } from './helpers.js';
@@ -164,16 +164,14 @@ describe('mkext4-ts', () => {
     const dir = tmp.path('entries');
     mkdirSync(dir);
     const img = `${dir}/x.img`;
-    const header = (path: string, type: 'file' | 'symlink', linkname = '', xattrs = new Map<string, Uint8Array>()): Buffer =>
-      encodeHeader({ path: utf8(path), type, mode: 0o644, uid: 0, gid: 0, mtime: 0n, size: 0, linkname: utf8(linkname), major: 0, minor: 0, xattrs });
     const tarOf = (name: string, ...members: Buffer[]): string => {
       const tar = `${dir}/${name}.tar`;
       writeFileSync(tar, Buffer.concat([...members, endOfArchive()]));
       return tar;
     };
-    const odd = tarOf('xattr', header('d/odd', 'file', '', new Map([['system.nfs4_acl', new Uint8Array(4)]])));
+    const odd = tarOf('xattr', tarMember('d/odd', { xattrs: new Map([['system.nfs4_acl', new Uint8Array(4)]]) }));
     expectOneLineError(cli('mkext4-ts', ['-d', odd, img, '16M']), 1, new RegExp(`^mkext4-ts: ${odd}: member d/odd: xattr system\\.nfs4_acl: ext4 stores only user\\., trusted\\., security\\. and system\\.posix_acl_\\* attributes$`));
-    const long = tarOf('link', header('long-link', 'symlink', 't'.repeat(5000)));
+    const long = tarOf('link', tarMember('long-link', { type: 'symlink', linkname: 't'.repeat(5000) }));
     expectOneLineError(cli('mkext4-ts', ['-b', '4096', '-d', long, img, '16M']), 1, new RegExp(`^mkext4-ts: ${long}: member long-link: symlink target of 5000 bytes \\(at most 4095\\)$`));
     // As an overlayfs upper, the content lives under /upper: the path in the image names it.
     expectOneLineError(cli('mkext4-ts', ['-b', '4096', '--overlay-upper', '-d', long, img, '16M']), 1, /^mkext4-ts: upper\/long-link: symlink target of 5000 bytes \(at most 4095\)$/);

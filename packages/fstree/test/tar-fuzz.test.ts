@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { encodeHeader, endOfArchive, InputError, readTar, treeFromTar, utf8 } from '@fstools/fstree';
 import { runs } from '../../../test/helpers/arbitrary-tree.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
-import { chunks, damageArb, damaged, gnuArchive, headerBlocks, paxArchive, setChecksum } from '../../../test/helpers/tar-damage.js';
+import { chunks } from '../../../test/helpers/streams.js';
+import { damageArb, damaged, damageSources, headerBlocks, paxArchive, setChecksum } from '../../../test/helpers/tar-damage.js';
 
 // Damaged archives: whatever the damage, reading ends in a tree or in an InputError naming the
 // archive in one line; never another exception, a hang, or an allocation sized by a corrupt field.
@@ -28,10 +29,7 @@ function expectCleanOutcome(err: unknown): void {
 }
 
 describe.runIf(oracle('GNU tar', hasCommand('tar'), 'apt-get install tar'))('damaged tar archives', () => {
-  for (const [name, make] of [
-    ['a pax archive of ours', paxArchive],
-    ['a GNU tar archive', async () => gnuArchive()],
-  ] as const) {
+  for (const [name, make] of damageSources) {
     it(`${name}: flipped bytes and cuts end in a tree or a one-line InputError`, async () => {
       const base = await make();
       const headers = headerBlocks(base);

@@ -26,18 +26,10 @@ import {
 } from '@fstools/fstree';
 import { hostTree } from '../../../test/helpers/host-xattrs.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
+import { chunks, collect } from '../../../test/helpers/streams.js';
 
 const work = mkdtempSync(join(tmpdir(), 'fstree-tar-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function* chunks(buf: Buffer, size = 777): AsyncGenerator<Buffer> {
-  for (let i = 0; i < buf.length; i += size) yield buf.subarray(i, i + size);
-}
-async function collect(it: AsyncIterable<Uint8Array>): Promise<Buffer> {
-  const out: Uint8Array[] = [];
-  for await (const c of it) out.push(c);
-  return Buffer.concat(out);
-}
 
 function sampleTree(): FsTree {
   const t = new FsTree(makeDir({ mode: 0o755, mtime: 1_700_000_000_123_456_789n }));

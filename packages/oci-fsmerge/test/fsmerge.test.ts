@@ -8,10 +8,11 @@ import { ErofsImage } from '@fstools/erofs-reader';
 import { diffManifests, FsTree, manifest } from '@fstools/fstree';
 import { DEFAULT_LIMITS, ensureLayerBlob, fsmerge, layerImageTree, resolveImage } from '@fstools/oci-fsmerge';
 import type { FsmergeOptions } from '@fstools/oci-fsmerge';
-import { canFsck15, fsck15, scratchDir } from '../../../test/helpers/erofs-oracles.js';
+import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 // @ts-expect-error: plain JS tool
 import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
+import { fsckMerged } from './helpers/judge.js';
 import type { Entry } from './helpers/model.js';
 import { modelMerge } from './helpers/model.js';
 import { repoRoot } from './helpers/shared.js';
@@ -30,14 +31,9 @@ const base: Entry[][] = [
 ];
 const spec = (compression: string) => base.map((entries) => ({ entries, compression }));
 
-/** fsck.erofs 1.5 checks what fsmerge made (its result or --json): fsmeta over the layer images that follow it in `devices`. */
-function judge(r: { fsmeta: { path: string }; devices: string[] }): void {
-  if (canFsck15()) fsck15(r.fsmeta.path, r.devices.slice(1));
-}
-
 /** The merged tree fsmeta holds, read back with our reader through the layer images, after fsck.erofs 1.5 passed it. */
 function readBack(fsmeta: string, devices: string[]) {
-  if (canFsck15()) fsck15(fsmeta, devices);
+  fsckMerged(fsmeta, devices);
   const img = ErofsImage.open(fsmeta, { devices });
   try {
     return manifest(img.toTree());
@@ -49,7 +45,7 @@ function readBack(fsmeta: string, devices: string[]) {
 async function run(image: string, opts: Partial<FsmergeOptions> = {}) {
   const out = fresh('out');
   const r = await fsmerge({ image }, { output: join(out, 'fsmeta.erofs'), ...opts });
-  judge(r);
+  fsckMerged(r.fsmeta.path, r.devices.slice(1));
   return { r, out };
 }
 
@@ -374,7 +370,7 @@ describe('CLI', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toBe('');
     const j = JSON.parse(r.stdout);
-    judge(j);
+    fsckMerged(j.fsmeta.path, j.devices.slice(1));
     expect(j.devices).toEqual([join(out, 'fsmeta.erofs'), ...j.layers.map((l: { path: string }) => l.path)]);
     expect(j.layers[0]).toMatchObject({ index: 0, diffId: expect.stringMatching(/^sha256:/), bytes: expect.any(Number) });
     expect(typeof j.seconds).toBe('number');
@@ -394,7 +390,7 @@ describe('CLI', () => {
     const r = spawnSync(process.execPath, [cli, image, '-o', join(out, 'fsmeta.erofs'), '--vmdk', join(out, 'disk.vmdk'), '--json'], { encoding: 'utf8' });
     expect(r.status, r.stderr).toBe(0);
     const j = JSON.parse(r.stdout);
-    judge(j);
+    fsckMerged(j.fsmeta.path, j.devices.slice(1));
     expect([j.fsmeta.path, j.vmdk]).toEqual([join(out, 'store', 'fsmeta.erofs'), join(out, 'store', 'disk.vmdk')]);
     expect(lstatSync(join(out, 'fsmeta.erofs')).isSymbolicLink()).toBe(true);
     const names = [...readFileSync(join(out, 'store', 'disk.vmdk'), 'utf8').matchAll(/FLAT "([^"]+)"/g)].map((m) => m[1]!);

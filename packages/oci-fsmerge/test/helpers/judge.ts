@@ -9,6 +9,11 @@ import type { ManifestEntry, ManifestOptions } from '@fstools/fstree';
 import { diffManifests } from '@fstools/fstree';
 import { canFsck15, canFsck18, fsck15, fsck18, hostManifest } from '../../../../test/helpers/erofs-oracles.js';
 
+/** fsck.erofs 1.5 on fsmeta over its layer images (where fsck.erofs is installed; required under CI). */
+export function fsckMerged(fsmeta: string, layers: string[]): void {
+  if (canFsck15()) fsck15(fsmeta, layers);
+}
+
 function run(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stdout}${r.stderr}`);
