@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { describeSystemError, InputError, removeTempsOnSignals } from '@fstools/fstree';
+import { describeSystemError, InputError, removeTemps, removeTempsOnSignals } from '@fstools/fstree';
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 
 export { buildTime, parseSeconds, parseSize, parseWhole } from './values.js';
@@ -74,13 +74,21 @@ export type ErrorClass = abstract new (...args: never[]) => Error;
  */
 export function runCli(name: string, main: () => Promise<number>, opts: { expected?: ErrorClass[]; json?: boolean; cleanUpOnSignals?: boolean } = {}): void {
   if (opts.cleanUpOnSignals) removeTempsOnSignals();
+  // console.log and process.stdout.write report a broken pipe as an 'error' event on stdout, not
+  // as a throw: unheard, it would end the command with a stack trace. As SIGPIPE would, it ends
+  // the command at once (its temporary files removed), quietly, with status 141.
+  process.stdout.on('error', (err) => {
+    if (!isBrokenPipe(err)) throw err;
+    removeTemps();
+    process.exit(SIGPIPE_STATUS);
+  });
   main().then(
     (code) => {
       process.exitCode = code;
     },
     (err: unknown) => {
       if (isBrokenPipe(err)) {
-        process.exitCode = 128 + 13; // SIGPIPE
+        process.exitCode = SIGPIPE_STATUS;
         return;
       }
       const line = errorLine(err, opts.expected ?? []);
@@ -91,6 +99,9 @@ export function runCli(name: string, main: () => Promise<number>, opts: { expect
     },
   );
 }
+
+/** What a shell reports for a command SIGPIPE ended: 128 + 13. */
+const SIGPIPE_STATUS = 141;
 
 /** A write to a pipe nobody reads any more: stdout's (files are written under their own names). */
 function isBrokenPipe(err: unknown): boolean {
