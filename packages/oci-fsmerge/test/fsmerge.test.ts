@@ -178,6 +178,21 @@ describe('layer trees', () => {
   });
 });
 
+describe.runIf(oracle('dump.erofs 1.5', hasCommand('dump.erofs'), 'apt-get install erofs-utils'))('fsmeta chunks', () => {
+  it('map each file with one chunk index, as large as the file (dump.erofs: one extent), not one per 4 KiB', async () => {
+    const sizes = [1, 4096, 5000, 12_000, 40_000, 70_000, 131_072];
+    const image = fresh('chunks');
+    await buildImage([{ layers: [{ entries: sizes.map((n) => ({ path: `f${n}`, data: 'c'.repeat(n) })) }, { entries: [{ path: 'g', data: 'g'.repeat(9000) }] }] }], image, 'oci');
+    const { r } = await run(image);
+    const devices = r.devices.slice(1).map((d) => `--device=${d}`);
+    for (const name of [...sizes.map((n) => `f${n}`), 'g']) {
+      const d = spawnSync('dump.erofs', [...devices, `--path=/${name}`, '-e', r.fsmeta.path], { encoding: 'utf8' });
+      expect(d.status, d.stderr).toBe(0);
+      expect(d.stdout, name).toContain(`/${name}: 1 extents found`);
+    }
+  });
+});
+
 describe('bad input: one-line error naming image and layer, exit 1, nothing written', () => {
   async function expectRefused(image: string, re: RegExp): Promise<void> {
     const out = fresh('bad');
