@@ -16,7 +16,7 @@
 // Whiteouts are ordinary entries named .wh.NAME / .wh..wh..opq.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { closeSync, copyFileSync, createReadStream, createWriteStream, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, copyFileSync, createReadStream, createWriteStream, linkSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -79,9 +79,15 @@ export function layerTar(entries) {
   return Buffer.concat(parts);
 }
 
-async function sha256File(path) {
+function sha256File(path) {
   const h = createHash('sha256');
-  for await (const c of createReadStream(path)) h.update(c);
+  const buf = Buffer.allocUnsafe(1 << 20);
+  const fd = openSync(path, 'r');
+  try {
+    for (let n; (n = readSync(fd, buf)) > 0; ) h.update(buf.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
   return h.digest('hex');
 }
 
@@ -97,7 +103,7 @@ async function compressFile(src, dst, compression) {
 
 /** Moves a file into blobs/sha256 under `dir` (`hex`: its sha256 when known), returning digest and size. */
 async function addBlobFile(dir, path, hex) {
-  hex ??= await sha256File(path);
+  hex ??= sha256File(path);
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   renameSync(path, join(dir, 'blobs/sha256', hex));
   return { digest: `sha256:${hex}`, size: statSync(join(dir, 'blobs/sha256', hex)).size, hex };
@@ -117,8 +123,9 @@ function parsePlatform(p) {
 
 /**
  * Writes the layers of one image as blobs under `dir` and returns descriptors and diff IDs.
- * A layer is { entries } or { tar: path } (an existing uncompressed tar) or { bytes } (a raw,
- * possibly broken, blob used as is), with optional compression.
+ * A layer is { entries } or { tar: path } (an existing uncompressed tar; with link: true and no
+ * compression its blob is a hard link to it, not a copy: for huge sparse tars) or { bytes } (a
+ * raw, possibly broken, blob used as is), with optional compression.
  */
 async function writeLayers(dir, layers, scratch) {
   const out = [];
@@ -134,9 +141,9 @@ async function writeLayers(dir, layers, scratch) {
       tarPath = join(scratch, `layer${out.length}-${i}.tar`);
       writeFileSync(tarPath, layerTar(l.entries ?? []));
     }
-    const tarHex = await sha256File(tarPath);
+    const tarHex = sha256File(tarPath);
     const blobSrc = join(scratch, `blob-${i}-${Math.random().toString(36).slice(2)}`);
-    if (compression === 'none') copyFileSync(tarPath, blobSrc);
+    if (compression === 'none') (l.link ? linkSync : copyFileSync)(tarPath, blobSrc);
     else await compressFile(tarPath, blobSrc, compression);
     // An uncompressed blob is the tar itself: its digest is the diff ID.
     const b = await addBlobFile(dir, blobSrc, compression === 'none' ? tarHex : undefined);

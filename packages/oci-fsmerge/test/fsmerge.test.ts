@@ -295,19 +295,24 @@ describe('CLI', () => {
   it('interrupted while converting layers (on this thread and a worker), it leaves no temporary file in the blob dir and writes nothing', async () => {
     const out = fresh('interrupted');
     mkdirSync(out);
-    const tars = ['a', 'b'].map((name) => {
+    // Two uncompressed layers of one sparse zero file each, their diff IDs known: each lane writes
+    // its layer image from the first byte on. This thread takes the larger, so its image is still
+    // being written when the worker's appears, however late the worker starts.
+    const tars = [['a', 2 ** 30], ['b', 2 ** 28]].map(([name, bytes]) => {
       const tar = join(out, `${name}.tar`);
-      zeroFileTar(tar, name, 2 ** 30);
+      zeroFileTar(tar, name as string, bytes as number);
       return tar;
     });
+    const image = join(out, 'image');
+    await buildImage([{ layers: tars.map((tar) => ({ tar, link: true })) }], image, 'oci', { tmp: out });
     const blobs = join(out, 'blobs');
     // Interrupted once both layer images are being written (hidden temporary files).
     const writing = (): boolean => existsSync(blobs) && readdirSync(blobs).filter((f) => f.startsWith('.')).length === 2;
-    const r = await interruptCli('fsmerge', [...tars.flatMap((t) => ['--layer', t]), '-o', join(out, 'fsmeta.erofs'), '--jobs', '2'], writing, 'SIGINT');
+    const r = await interruptCli('fsmerge', [image, '-o', join(out, 'fsmeta.erofs'), '--jobs', '2'], writing, 'SIGINT');
     expect(r.finishedFirst, 'the run ended before it could be interrupted').toBe(false);
     expect([r.signal, r.stderr]).toEqual(['SIGINT', '']);
     expect(readdirSync(blobs)).toEqual([]);
-    expect(readdirSync(out).sort()).toEqual(['a.tar', 'b.tar', 'blobs']);
+    expect(readdirSync(out).sort()).toEqual(['a.tar', 'b.tar', 'blobs', 'image']);
   });
 
   it("IMAGE '-' reads the archive from stdin: the same fsmeta as from the file; a cut, empty or terminal stdin is refused naming <stdin>, and an interrupt removes the copy kept of it", async () => {
