@@ -102,7 +102,7 @@ async function compressFile(src, dst, compression) {
 }
 
 /** Moves a file into blobs/sha256 under `dir` (`hex`: its sha256 when known), returning digest and size. */
-async function addBlobFile(dir, path, hex) {
+function addBlobFile(dir, path, hex) {
   hex ??= sha256File(path);
   mkdirSync(join(dir, 'blobs/sha256'), { recursive: true });
   renameSync(path, join(dir, 'blobs/sha256', hex));
@@ -146,7 +146,7 @@ async function writeLayers(dir, layers, scratch) {
     if (compression === 'none') (l.link ? linkSync : copyFileSync)(tarPath, blobSrc);
     else await compressFile(tarPath, blobSrc, compression);
     // An uncompressed blob is the tar itself: its digest is the diff ID.
-    const b = await addBlobFile(dir, blobSrc, compression === 'none' ? tarHex : undefined);
+    const b = addBlobFile(dir, blobSrc, compression === 'none' ? tarHex : undefined);
     out.push({ ...b, diffId: l.diffId ?? `sha256:${tarHex}`, mediaType: l.mediaType ?? LAYER_TYPES[compression], compression });
   }
   return out;

@@ -298,9 +298,9 @@ describe('CLI', () => {
     // Two uncompressed layers of one sparse zero file each, their diff IDs known: each lane writes
     // its layer image from the first byte on. This thread takes the larger, so its image is still
     // being written when the worker's appears, however late the worker starts.
-    const tars = [['a', 2 ** 30], ['b', 2 ** 28]].map(([name, bytes]) => {
+    const tars = ([['a', 2 ** 30], ['b', 2 ** 28]] as const).map(([name, bytes]) => {
       const tar = join(out, `${name}.tar`);
-      zeroFileTar(tar, name as string, bytes as number);
+      zeroFileTar(tar, name, bytes);
       return tar;
     });
     const image = join(out, 'image');
