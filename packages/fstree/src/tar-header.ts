@@ -236,7 +236,8 @@ export function encodeHeader(h: TarHeader): Buffer {
   return Buffer.concat([paxHeader, body, padding(body.length), block]);
 }
 
-function finishChecksum(block: Buffer): void {
+/** Writes a header block's checksum field from the block's other bytes. */
+export function finishChecksum(block: Buffer): void {
   block.write(checksumOf(block).unsigned.toString(8).padStart(6, '0') + '\0 ', 148, 'latin1');
 }
 

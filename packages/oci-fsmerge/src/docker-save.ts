@@ -48,12 +48,12 @@ export async function resolveDockerSave(src: ImageSource, opts: SelectOptions): 
 
 function entry(v: unknown, source: string, i: number): SaveEntry {
   const o = v as Json | null;
-  const isPath = (p: unknown): boolean => typeof p === 'string' && p !== '';
+  const isPath = (p: unknown): p is string => typeof p === 'string' && p !== '';
   if (!o || typeof o !== 'object' || !isPath(o.Config) || !Array.isArray(o.Layers) || !o.Layers.every(isPath)) {
     throw new InputError(source, `manifest.json entry ${i} needs Config and Layers (paths in the archive)`);
   }
   const tags = Array.isArray(o.RepoTags) ? o.RepoTags.filter((t): t is string => typeof t === 'string') : [];
-  return { refs: tags, config: o.Config as string, layers: o.Layers as string[] };
+  return { refs: tags, config: o.Config, layers: o.Layers };
 }
 
 function configOf(src: ImageSource, path: string): Json {

@@ -129,7 +129,6 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     try {
       const select = { ...(opts.platform && { platform: opts.platform }), ...(opts.ref !== undefined && { ref: opts.ref }) };
       if ('archive' in input) {
-        mkdirSync(dirname(output), { recursive: true });
         spool = await spoolArchive(input.archive, input.name, output);
         image = await resolveImage(spool, select, input.name);
       } else image = 'image' in input ? await resolveImage(input.image, select) : imageFromLayerFiles(input.layers);
