@@ -48,7 +48,7 @@ describe('mkerofs-ts bad input', () => {
     mkdirSync(outDir, { mode: 0o777 });
     chmodSync(outDir, 0o777);
     chmodSync(dir, 0o755);
-    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'packages/erofs-writer/bin/bin.cjs', join(outDir, 'x.erofs'), src], { encoding: 'utf8' });
+    const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, 'packages/erofs-writer/bin/mkerofs-ts.cjs', join(outDir, 'x.erofs'), src], { encoding: 'utf8' });
     expect(r.status).toBe(1);
     expect(r.stderr.trim()).toBe(`mkerofs-ts: ${src}/locked: cannot read directory: permission denied (EACCES)`);
     expect(readdirSync(outDir)).toEqual([]);

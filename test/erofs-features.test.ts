@@ -251,7 +251,7 @@ describe('streaming', () => {
     const bigTar = join(dir, 'big.tar');
     spawnSync('tar', ['-C', dir, '-cf', bigTar, 'big.bin']);
     const out2 = img();
-    const time = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, 'packages/erofs-writer/bin/bin.cjs', '--tar', '-q', out2, bigTar], { encoding: 'utf8' });
+    const time = spawnSync('/usr/bin/time', ['-f', '%M', process.execPath, 'packages/erofs-writer/bin/mkerofs-ts.cjs', '--tar', '-q', out2, bigTar], { encoding: 'utf8' });
     expect(time.status, time.stderr).toBe(0);
     const peakKiB = Number(time.stderr.trim().split('\n').pop());
     // 300 MiB of file data through the writer: peak RSS stays far below the data size.

@@ -1,8 +1,9 @@
 #!/usr/bin/env node
-// Bundles each command line (and fsmerge's layer worker) into one file under packages/<pkg>/bin/,
-// from the ES modules `tsc -b` wrote to dist/. Node 20's ES module loader spends about 0.05 s
-// resolving and reading the ~70 modules a command imports (yargs alone is 30); one file loads in
-// a fraction of that, on every run and in every worker thread. bin/ keeps dist/'s relative layout,
+// Bundles each command line (and fsmerge's layer worker) into one file under packages/<pkg>/bundle/,
+// from the ES modules `tsc -b` wrote to dist/; the committed launcher in packages/<pkg>/bin/ (the
+// package's `bin` entry) runs it. The ES module loader spends tens of milliseconds resolving and
+// reading the ~70 modules a command imports (yargs alone is 30); one file loads in a fraction of
+// that, on every run and in every worker thread. bundle/ keeps dist/'s relative layout,
 // so `../package.json` (the version) and `./layer-worker.js` (the worker) resolve the same way.
 // Usage: node tools/bundle.mjs   (run by `npm run build`, `npm test` and `npm run demo` after tsc)
 import { build } from 'esbuild';
@@ -41,7 +42,7 @@ await Promise.all(
       const esm = file.endsWith('.js');
       return build({
         entryPoints: [join(repo, 'packages', pkg, 'dist', file)],
-        outfile: join(repo, 'packages', pkg, 'bin', file),
+        outfile: join(repo, 'packages', pkg, 'bundle', file),
         bundle: true,
         platform: 'node',
         target: `node${process.versions.node.split('.')[0]}`,
@@ -56,10 +57,12 @@ await Promise.all(
   ),
 );
 
-// The bins named in each package.json must be what was just built.
+// Each bin named in a package.json must be a committed launcher that runs a bundle made here.
 for (const pkg of Object.keys(entries)) {
   const bin = JSON.parse(readFileSync(join(repo, 'packages', pkg, 'package.json'), 'utf8')).bin;
-  for (const target of Object.values(bin)) {
-    if (!target.startsWith('./bin/') || !entries[pkg].includes(target.slice('./bin/'.length))) throw new Error(`packages/${pkg}: bin ${target} is not a bundle this script makes`);
+  for (const [command, target] of Object.entries(bin)) {
+    const launcher = readFileSync(join(repo, 'packages', pkg, target), 'utf8');
+    const entry = /\.launch\(__dirname, '([^']+)', '([^']+)'\)/.exec(launcher);
+    if (entry?.[1] !== command || !entries[pkg].includes(entry[2])) throw new Error(`packages/${pkg}: bin ${target} does not launch ${command} from a bundle this script makes`);
   }
 }

@@ -21,7 +21,7 @@ const check = (ok, what) => {
 };
 const run = (cli, args) => {
   console.log(`\n$ ${cli} ${args.map((a) => a.replace(repo + '/', '')).join(' ')}`);
-  const r = spawnSync(process.execPath, [resolve(repo, cli === 'mkerofs-ts' ? 'packages/erofs-writer/bin/bin.cjs' : 'packages/oci-fsmerge/bin/cli.js'), ...args], { stdio: 'inherit' });
+  const r = spawnSync(process.execPath, [resolve(repo, cli === 'mkerofs-ts' ? 'packages/erofs-writer/bin/mkerofs-ts.cjs' : 'packages/oci-fsmerge/bin/fsmerge.cjs'), ...args], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 const list = (tree) => {

@@ -7,12 +7,12 @@ import { encodeHeader, endOfArchive, padding, utf8 } from '@fstools/fstree';
 import type { TarEntryType } from '@fstools/fstree';
 
 const bins = {
-  'mkerofs-ts': '../../packages/erofs-writer/bin/bin.cjs',
-  'erofs-ts': '../../packages/erofs-reader/bin/cli.js',
-  'mkext4-ts': '../../packages/ext4-writer/bin/cli.js',
-  fsmerge: '../../packages/oci-fsmerge/bin/cli.js',
-  'vmdk-ts': '../../packages/vmdk/bin/cli.js',
-  'boot-ts': '../../packages/boot/bin/cli.js',
+  'mkerofs-ts': '../../packages/erofs-writer/bin/mkerofs-ts.cjs',
+  'erofs-ts': '../../packages/erofs-reader/bin/erofs-ts.cjs',
+  'mkext4-ts': '../../packages/ext4-writer/bin/mkext4-ts.cjs',
+  fsmerge: '../../packages/oci-fsmerge/bin/fsmerge.cjs',
+  'vmdk-ts': '../../packages/vmdk/bin/vmdk-ts.cjs',
+  'boot-ts': '../../packages/boot/bin/boot-ts.cjs',
 } as const;
 
 export interface CliResult {

@@ -13,7 +13,7 @@ const runs = Number(process.env.RUNS ?? 5);
 const inChroot = (p) => '/' + p.slice(trixie.length + 1);
 
 const tools = [
-  { name: 'mkerofs-ts', cmd: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/bin/bin.cjs'), '-q', img, src]) },
+  { name: 'mkerofs-ts', cmd: (img, src) => timed(process.execPath, [join(repo, 'packages/erofs-writer/bin/mkerofs-ts.cjs'), '-q', img, src]) },
   { name: 'mkfs.erofs 1.5', cmd: (img, src) => timed('mkfs.erofs', ['--quiet', img, src]) },
   { name: 'mkfs.erofs 1.8', cmd: (img, src) => timed('chroot', [trixie, 'mkfs.erofs', '--quiet', inChroot(img), inChroot(src)]) },
 ];

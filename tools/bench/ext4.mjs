@@ -12,7 +12,7 @@ import { countFiles, largeTree, median, repo, rotating, stdlibTree, timed, write
 
 const runs = Number(process.env.RUNS ?? 5);
 const out = '/var/tmp/fstools-bench-ext4';
-const cli = join(repo, 'packages/ext4-writer/bin/cli.js');
+const cli = join(repo, 'packages/ext4-writer/bin/mkext4-ts.cjs');
 
 const onDisk = (path) => statSync(path).blocks * 512;
 const mib = (b) => (b / 2 ** 20).toFixed(1);

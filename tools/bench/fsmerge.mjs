@@ -59,7 +59,7 @@ function erofsUtils(layout) {
 function fsmerge(layout) {
   const out = join(work, 'fm');
   rmSync(out, { recursive: true, force: true });
-  const t = timed(process.execPath, [join(repo, 'packages/oci-fsmerge/bin/cli.js'), layout, '-o', join(out, 'fsmeta.erofs'), '-q']);
+  const t = timed(process.execPath, [join(repo, 'packages/oci-fsmerge/bin/fsmerge.cjs'), layout, '-o', join(out, 'fsmeta.erofs'), '-q']);
   const bytes = statSync(join(out, 'fsmeta.erofs')).size;
   rmSync(out, { recursive: true, force: true });
   return { ...t, fsmetaBytes: bytes };

@@ -12,7 +12,7 @@ const kitDir = defaultKitDir();
 const ready = haveKit(kitDir);
 let work: string;
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-const cli = join(import.meta.dirname, '../bin/cli.js');
+const cli = join(import.meta.dirname, '../bin/boot-ts.cjs');
 
 let guest: Guest;
 let sample: BootDisk;

@@ -8,7 +8,7 @@ import { ErofsImage, extract } from '../src/index.js';
 import { hasCommand, isRoot, oracle } from '../../../test/helpers/oracles.js';
 import { has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
 
-const bin = fileURLToPath(new URL('../bin/cli.js', import.meta.url));
+const bin = fileURLToPath(new URL('../bin/erofs-ts.cjs', import.meta.url));
 const run18 = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot');
 const canXattr = oracle('setfattr', hasCommand('setfattr'), 'apt-get install attr');
 

@@ -217,7 +217,7 @@ describe('mkext4-ts', () => {
     writeFileSync(`${src}/big`, Buffer.alloc(256 << 20, 7));
     const dir = tmp.path('changing-out');
     mkdirSync(dir);
-    const script = fileURLToPath(new URL('../../../packages/ext4-writer/bin/cli.js', import.meta.url));
+    const script = fileURLToPath(new URL('../../../packages/ext4-writer/bin/mkext4-ts.cjs', import.meta.url));
     const child = spawn(process.execPath, [script, '-d', src, `${dir}/x.img`, '2G'], { stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -84,7 +84,7 @@ describe.skipIf(!fsck)('-d TAR', () => {
     await writeTar(tree, tar);
     expect(statSync(tar).size).toBeGreaterThan(768 << 20);
     const img = tmp.path('big.img');
-    const r = run('/usr/bin/time', ['-f', '%M', process.execPath, new URL('../../../packages/ext4-writer/bin/cli.js', import.meta.url).pathname, '-q', '-d', tar, img, '1G']);
+    const r = run('/usr/bin/time', ['-f', '%M', process.execPath, new URL('../../../packages/ext4-writer/bin/mkext4-ts.cjs', import.meta.url).pathname, '-q', '-d', tar, img, '1G']);
     expect(r.status, r.stderr).toBe(0);
     const peakKiB = Number(r.stderr.trim().split('\n').pop());
     expect(peakKiB).toBeLessThan(200 * 1024);

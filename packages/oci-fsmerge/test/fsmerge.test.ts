@@ -22,7 +22,7 @@ const dir = scratchDir('fsmerge-e2e');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 let n = 0;
 const fresh = (name: string): string => join(dir, `${name}-${n++}`);
-const cli = resolve(repoRoot, 'packages/oci-fsmerge/bin/cli.js');
+const cli = resolve(repoRoot, 'packages/oci-fsmerge/bin/fsmerge.cjs');
 const hasZstd = oracle('zstd', hasCommand('zstd'), 'apt-get install zstd');
 
 const base: Entry[][] = [

@@ -14,7 +14,7 @@ const work = mkdtempSync(join(tmpdir(), 'vmdk-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 const haveQemuImg = oracle('qemu-img', hasCommand('qemu-img'), 'apt-get install qemu-utils');
-const cli = join(import.meta.dirname, '../bin/cli.js');
+const cli = join(import.meta.dirname, '../bin/vmdk-ts.cjs');
 
 let seq = 0;
 /** A fresh folder holding files of the given sizes with distinct, non-zero content (some zero runs). */
