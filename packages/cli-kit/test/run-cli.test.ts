@@ -6,7 +6,7 @@ import { runCli } from '../src/index.js';
 class OptionError extends Error {}
 
 /** Runs runCli on `main` and returns what it printed and the exit code it set. */
-async function outcome(main: () => Promise<number>, opts?: Parameters<typeof runCli>[2]): Promise<{ code: number | string | undefined; stderr: string; stdout: string }> {
+async function outcome(main: () => Promise<number>, opts?: Parameters<typeof runCli>[2]): Promise<{ code: number | string | null | undefined; stderr: string; stdout: string }> {
   const err = vi.spyOn(console, 'error').mockImplementation(() => {});
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   runCli('tool', main, opts);
