@@ -10,7 +10,7 @@ import { chooseAccel } from './kvm-probe.js';
 import type { AccelChoice } from './kvm-probe.js';
 import type { LowerDisk } from './disk.js';
 import type { Accel, Drive, Marker, QemuResult } from './qemu.js';
-import { consoleTail, runQemu } from './qemu.js';
+import { consoleTail, findQemu, runQemu } from './qemu.js';
 
 export interface GuestOptions extends KitOptions {
   /** kvm, tcg, or auto: KVM when a probe guest boots under it, else TCG. */
@@ -73,6 +73,7 @@ export class Guest {
 
   static async create(opts: GuestOptions = {}): Promise<Guest> {
     const kit = loadKit(opts);
+    findQemu(opts.qemu); // a missing qemu is said now, not at the first boot (also without /dev/kvm)
     const accel = await chooseAccel(opts.accel ?? 'auto', kit, opts.qemu);
     return new Guest(kit, accel, opts);
   }
