@@ -1,7 +1,21 @@
-import type { ByteString, DirInode, FileData, Inode, InodeMeta } from '@fstools/fstree';
+import type { ByteString, DataReader, DirInode, FileData, Inode, InodeMeta } from '@fstools/fstree';
 import { FsTree, displayName } from '@fstools/fstree';
-import type { ErofsImage } from './image.js';
+import type { Dirent } from './dirent.js';
+import type { Fail } from './errors.js';
+import type { ErofsInode } from './inode.js';
 import { decodeRdev } from './inode.js';
+
+/** The reads the walk makes of an image: ErofsImage's own. */
+export interface TreeSource {
+  readonly rootNid: number;
+  readonly fail: Fail;
+  inode(nid: number): ErofsInode;
+  stat(nid: number): Pick<InodeMeta, 'mode' | 'uid' | 'gid' | 'mtime'>;
+  readdir(nid: number): Dirent[];
+  readlink(nid: number): ByteString;
+  openData(nid: number): DataReader;
+  xattrs(nid: number): Map<string, Uint8Array>;
+}
 
 export interface TreeOptions {
   /**
@@ -17,7 +31,7 @@ export interface TreeOptions {
  * inode (hardlinks); a directory seen twice is a cycle or a directory hardlink, both corruption.
  * The walk uses an explicit stack, so deep trees cannot overflow the JS stack.
  */
-export function buildTree(img: ErofsImage, opts: TreeOptions = {}): FsTree {
+export function buildTree(img: TreeSource, opts: TreeOptions = {}): FsTree {
   const root = img.rootNid;
   const tree = new FsTree({ type: 'dir', ...meta(img, root), entries: new Map() });
   if (img.inode(root).type !== 'dir') img.fail('NOT_DIR', 'root inode is not a directory', { nid: root });
@@ -69,7 +83,7 @@ export function buildTree(img: ErofsImage, opts: TreeOptions = {}): FsTree {
   return tree;
 }
 
-function meta(img: ErofsImage, nid: number): InodeMeta {
+function meta(img: TreeSource, nid: number): InodeMeta {
   const st = img.stat(nid);
   return { mode: st.mode, uid: st.uid, gid: st.gid, mtime: st.mtime, xattrs: img.xattrs(nid) };
 }

@@ -1,6 +1,21 @@
 import { InputError } from '@fstools/fstree';
-import { EROFS_NAME_LEN } from './constants.js';
-import { shortPrefixes } from './xattr.js';
+import {
+  EROFS_NAME_LEN,
+  EROFS_XATTR_INDEX_POSIX_ACL_ACCESS,
+  EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT,
+  EROFS_XATTR_INDEX_SECURITY,
+  EROFS_XATTR_INDEX_TRUSTED,
+  EROFS_XATTR_INDEX_USER,
+} from './constants.js';
+
+/** The short name prefixes and their e_name_index. The ACL names are whole names, not prefixes. */
+export const shortPrefixes = [
+  { prefix: 'user.', index: EROFS_XATTR_INDEX_USER, exact: false },
+  { prefix: 'system.posix_acl_access', index: EROFS_XATTR_INDEX_POSIX_ACL_ACCESS, exact: true },
+  { prefix: 'system.posix_acl_default', index: EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT, exact: true },
+  { prefix: 'trusted.', index: EROFS_XATTR_INDEX_TRUSTED, exact: false },
+  { prefix: 'security.', index: EROFS_XATTR_INDEX_SECURITY, exact: false },
+] as const;
 
 /** A long xattr name prefix (INCOMPAT_XATTR_PREFIXES): a short prefix index plus an infix. */
 export interface LongPrefix {

@@ -6,23 +6,10 @@ import {
   EROFS_XATTR_FILTER_BITS,
   EROFS_XATTR_FILTER_SEED,
   EROFS_XATTR_IBODY_HEADER_SIZE,
-  EROFS_XATTR_INDEX_POSIX_ACL_ACCESS,
-  EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT,
-  EROFS_XATTR_INDEX_SECURITY,
-  EROFS_XATTR_INDEX_TRUSTED,
-  EROFS_XATTR_INDEX_USER,
   EROFS_XATTR_LONG_PREFIX,
 } from './constants.js';
 import type { LongPrefix } from './xattr-prefix.js';
-
-/** The short name prefixes and their e_name_index. The ACL names are whole names, not prefixes. */
-export const shortPrefixes = [
-  { prefix: 'user.', index: EROFS_XATTR_INDEX_USER, exact: false },
-  { prefix: 'system.posix_acl_access', index: EROFS_XATTR_INDEX_POSIX_ACL_ACCESS, exact: true },
-  { prefix: 'system.posix_acl_default', index: EROFS_XATTR_INDEX_POSIX_ACL_DEFAULT, exact: true },
-  { prefix: 'trusted.', index: EROFS_XATTR_INDEX_TRUSTED, exact: false },
-  { prefix: 'security.', index: EROFS_XATTR_INDEX_SECURITY, exact: false },
-] as const;
+import { shortPrefixes } from './xattr-prefix.js';
 
 /** One xattr as it will be stored: its entry bytes and its name-filter bit. */
 export interface EncodedXattr {

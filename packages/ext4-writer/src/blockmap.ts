@@ -1,6 +1,6 @@
 import { EXT4_IND_BLOCK, EXT4_N_BLOCKS, EXT4_NDIR_BLOCKS } from './constants.js';
 import { OptionError } from './errors.js';
-import type { Extent } from './layout/fixed.js';
+import type { Extent } from './layout/extents.js';
 
 /**
  * Indirect block maps (ext2/ext3 style, used without the extent feature): i_block holds 12 direct

@@ -3,8 +3,8 @@ import type { FileInode, Xxh64 } from '@fstools/fstree';
 import { InputError, isZero, LoopTurns, openData } from '@fstools/fstree';
 import type { ImageFile } from './image-file.js';
 import type { BlockAllocator } from './layout/allocator.js';
-import { appendExtent } from './layout/allocator.js';
-import type { Extent } from './layout/fixed.js';
+import type { Extent } from './layout/extents.js';
+import { appendExtent } from './layout/extents.js';
 
 /** Bytes read or gathered per step: a whole number of blocks of any size. */
 const CHUNK = 1 << 20;

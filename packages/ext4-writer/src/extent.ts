@@ -2,7 +2,7 @@ import { hi32, lo32 } from '@fstools/fstree';
 import { EXT4_EXT_ENTRY_SIZE, EXT4_EXT_HEADER_SIZE, EXT4_EXT_MAGIC, EXT4_MAX_EXTENT_DEPTH, EXT4_N_BLOCKS, EXT_INIT_MAX_LEN } from './constants.js';
 import { ext4Chksum } from './csum.js';
 import { OptionError } from './errors.js';
-import type { Extent } from './layout/fixed.js';
+import type { Extent } from './layout/extents.js';
 
 /** Entries that fit in i_block's 60 bytes after the header. */
 const ROOT_ENTRIES = (EXT4_N_BLOCKS * 4 - EXT4_EXT_HEADER_SIZE) / EXT4_EXT_ENTRY_SIZE;

@@ -1,5 +1,5 @@
 import { EXT4_DIND_BLOCK, EXT4_N_BLOCKS, EXT4_NDIR_BLOCKS } from './constants.js';
-import { backupGroups } from './layout/groups.js';
+import { backupGroups } from './layout/backup-groups.js';
 import type { Geometry } from './layout/geometry.js';
 
 /**

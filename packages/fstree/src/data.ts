@@ -1,16 +1,6 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { describeSystemError, InputError } from './errors.js';
-import type { FileInode } from './model.js';
-
-/**
- * Positional, synchronous access to a regular file's bytes, whatever its data source.
- * `read` fills `buf` from byte `pos` of the file; it never reads past the inode's size and throws
- * an InputError when the source is shorter than the inode says (a file that shrank).
- */
-export interface DataReader {
-  read(buf: Uint8Array, pos: number): void;
-  close(): void;
-}
+import type { DataReader, FileInode } from './model.js';
 
 export function openData(file: FileInode): DataReader {
   const data = file.data;

@@ -1,5 +1,4 @@
 import type { ByteString } from './bytestring.js';
-import type { DataReader } from './data.js';
 
 /** Every entry type a Linux filesystem can hold. */
 export type InodeType = 'dir' | 'file' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'sock';
@@ -26,6 +25,16 @@ export interface ImageDevice {
   blockSize: number;
   /** Size of the image in blocks. */
   blocks: number;
+}
+
+/**
+ * Positional, synchronous access to a regular file's bytes, whatever its data source.
+ * `read` fills `buf` from byte `pos` of the file; it never reads past the inode's size and throws
+ * an InputError when the source is shorter than the inode says (a file that shrank).
+ */
+export interface DataReader {
+  read(buf: Uint8Array, pos: number): void;
+  close(): void;
 }
 
 /**

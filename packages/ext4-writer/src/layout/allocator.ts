@@ -1,5 +1,6 @@
 import type { BlockSet } from './block-set.js';
-import type { Extent } from './fixed.js';
+import type { Extent } from './extents.js';
+import { appendExtent } from './extents.js';
 
 /**
  * Hands out blocks in increasing order, skipping the fixed metadata: file data first as it streams
@@ -52,11 +53,4 @@ export class BlockAllocator {
     }
     return out;
   }
-}
-
-/** Appends an extent, merging it into the last one when both logical and physical runs continue. */
-export function appendExtent(extents: Extent[], e: Extent): void {
-  const last = extents[extents.length - 1];
-  if (last && last.lblk + last.len === e.lblk && last.pblk + last.len === e.pblk) last.len += e.len;
-  else extents.push(e);
 }

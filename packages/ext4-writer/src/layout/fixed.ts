@@ -1,17 +1,11 @@
 import { indirectStarts } from '../blockmap.js';
 import { EXT_INIT_MAX_LEN } from '../constants.js';
-import { appendExtent } from './allocator.js';
 import { OptionError, TooSmallError } from '../errors.js';
 import { BlockSet } from './block-set.js';
+import type { Extent } from './extents.js';
+import { appendExtent } from './extents.js';
 import type { Geometry } from './geometry.js';
 import { groupBase, groupBlockCount, groupFirstBlock, groupOfBlock } from './groups.js';
-
-/** A run of physical blocks mapped at a logical block of a file. */
-export interface Extent {
-  lblk: number;
-  pblk: number;
-  len: number;
-}
 
 /**
  * The blocks placed before any content, in mke2fs's order and by its rules, so an empty image

@@ -10,7 +10,7 @@ import {
 import { OptionError, TooSmallError } from '../errors.js';
 import type { Feature, FeatureRequest } from '../features.js';
 import { checkFeatureDependencies, dropFeature } from '../features.js';
-import { groupHasSuper } from './groups.js';
+import { groupHasSuper, isMetaBgDescGroup } from './backup-groups.js';
 
 /**
  * The usage types of mke2fs.conf (e2fsprogs 1.47, as Debian ships it): block size and bytes per
@@ -262,12 +262,6 @@ export function computeGeometry(opts: GeometryOptions): Geometry {
     features: req.enabled,
     notes,
   };
-}
-
-/** With meta_bg, the descriptor block of a meta group lives in its first, second and last group. */
-export function isMetaBgDescGroup(group: number, descPerBlock: number): boolean {
-  const r = group % descPerBlock;
-  return r === 0 || r === 1 || r === descPerBlock - 1;
 }
 
 /** mke2fs's default reserve: growth to 1024x the size or 2^32 blocks (calc_reserved_gdt_blocks). */

@@ -3,7 +3,7 @@ import type { StoredData } from '../data.js';
 import { PIECE } from '../data.js';
 import { OptionError } from '../errors.js';
 import { BlockAllocator } from './allocator.js';
-import type { Extent } from './fixed.js';
+import type { Extent } from './extents.js';
 import { planFixedLayout } from './fixed.js';
 import type { Geometry, GeometryOptions } from './geometry.js';
 import { computeGeometry } from './geometry.js';

@@ -5,7 +5,8 @@ import { TooSmallError } from '../errors.js';
 import { extentTreeBlockCount, splitLongExtents } from '../extent.js';
 import type { Xattr } from '../xattr.js';
 import type { BlockAllocator } from './allocator.js';
-import type { Extent, FixedLayout } from './fixed.js';
+import type { Extent } from './extents.js';
+import type { FixedLayout } from './fixed.js';
 import type { InodeTable, TableInode } from './inode-table.js';
 
 /** An inode with block numbers: its content, the blocks mapping it, its xattr block. */
