@@ -1,5 +1,4 @@
-import type { Inode } from '@fstools/fstree';
-import { fullMode, hi32, lo32, splitTime } from '@fstools/fstree';
+import { fullMode, hi32, lo32 } from '@fstools/fstree';
 import { bitmapCsum, buildBitmap } from './bitmap.js';
 import { buildBlockMap } from './blockmap.js';
 import {
@@ -40,7 +39,7 @@ import { encodeGroupDesc } from './group-desc.js';
 import { encodeDir, setDxCsum } from './htree.js';
 import type { ImageFile } from './image-file.js';
 import type { InodeFields, Timestamp } from './inode.js';
-import { EXT4_OLD_TIME_MAX, EXT4_TIME_MAX, EXT4_TIME_MIN, encodeInode } from './inode.js';
+import { encodeInode, storedTime } from './inode.js';
 import { encodeJournalSuperblock } from './journal.js';
 import type { BlockSet } from './layout/block-set.js';
 import type { Extent } from './layout/extents.js';
@@ -180,7 +179,7 @@ function emitInode(p: PlacedInode, fixed: FixedLayout, id: Identity, fsSeed: num
   }
   const blocks = p.extents.reduce((n, e) => n + e.len, 0) + p.mapBlocks.length + (p.xattrBlock ? 1 : 0);
   const owner = p.t.ino === EXT4_ROOT_INO && id.rootOwner ? id.rootOwner : { uid: inode.uid, gid: inode.gid };
-  const t = inodeTime(inode, id, geo.inodeSize);
+  const t = storedTime(inode.mtime, id.clamp, geo.inodeSize);
   const large = geo.inodeSize > EXT4_GOOD_OLD_INODE_SIZE;
   records.put(
     p.t.ino,
@@ -229,19 +228,6 @@ function zeroInode(): InodeFields {
 /** A new large inode as ext2fs_write_new_inode leaves it: times now, i_extra_isize 32. */
 function largeInode(inodeSize: number, now: Timestamp): InodeFields {
   return { ...zeroInode(), i_atime: now, i_ctime: now, i_mtime: now, i_crtime: now, i_extra_isize: inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? EXT4_INODE_LARGE_SIZE - EXT4_GOOD_OLD_INODE_SIZE : 0 };
-}
-
-/** An inode's mtime, clamped to the build time and to what the inode can store. */
-function inodeTime(inode: Inode, id: Identity, inodeSize: number): Timestamp {
-  let { sec, nsec } = splitTime(inode.mtime);
-  if (id.clamp !== undefined && sec >= id.clamp && !(sec === id.clamp && nsec === 0)) {
-    sec = id.clamp;
-    nsec = 0;
-  }
-  const max = inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? EXT4_TIME_MAX : EXT4_OLD_TIME_MAX;
-  if (sec > max) return { sec: max, nsec: inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? 999999999 : 0 };
-  if (sec < EXT4_TIME_MIN) return { sec: EXT4_TIME_MIN, nsec: 0 };
-  return { sec, nsec: inodeSize > EXT4_GOOD_OLD_INODE_SIZE ? nsec : 0 };
 }
 
 /** Device numbers in i_block: the old 16-bit form when both fit in a byte, else the new one in i_block[1]. */

@@ -1,7 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Numbering } from './layout/inode-table.js';
 import { parseUuid, uuidFromDigest } from '@fstools/fstree';
+import { EXT4_ROOT_INO } from './constants.js';
 import { OptionError } from './errors.js';
+import { storedTime } from './inode.js';
 
 /** Parses "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx" (dashes optional); `what` names the option in errors. */
 export function uuidArg(text: string, what: string): Uint8Array {
@@ -25,11 +27,28 @@ function randomUuid(): Uint8Array {
   return u;
 }
 
-/** A digest of everything about the tree but file bytes (which the data digest covers), inode by inode. */
-export function metadataDigest(num: Numbering): Buffer {
+/** What the image stores of an inode's metadata where it differs from the tree's (see emit.ts). */
+export interface StoredMeta {
+  /** Build time (seconds): later inode times are clamped to it (Ext4Options.timestamp). */
+  clamp?: bigint;
+  /** Inode size: 128-byte inodes hold no nanoseconds. */
+  inodeSize: number;
+  /** Owner of / (-E root_owner). */
+  rootOwner?: { uid: number; gid: number };
+}
+
+/**
+ * A digest of everything about the tree but file bytes (which the data digest covers), inode by
+ * inode, as the image stores it: times clamped and cut to the inode's precision, the root's
+ * owner as set. So sources that differ only in what the image does not keep (sub-millisecond
+ * mtimes past the build time, which a runtime like Deno does not even report) give one identity.
+ */
+export function metadataDigest(num: Numbering, stored: StoredMeta): Buffer {
   const h = createHash('sha256');
   for (const { ino, inode, children } of num.inodes) {
-    h.update(`${ino}|${inode.type}|${inode.mode}|${inode.uid}|${inode.gid}|${inode.mtime}|`);
+    const owner = ino === EXT4_ROOT_INO && stored.rootOwner ? stored.rootOwner : inode;
+    const t = storedTime(inode.mtime, stored.clamp, stored.inodeSize);
+    h.update(`${ino}|${inode.type}|${inode.mode}|${owner.uid}|${owner.gid}|${t.sec}.${t.nsec}|`);
     if (inode.type === 'file') h.update(`${inode.size}`);
     else if (inode.type === 'symlink') h.update(Buffer.from(inode.target, 'latin1'));
     else if (inode.type === 'chr' || inode.type === 'blk') h.update(`${inode.major}:${inode.minor}`);

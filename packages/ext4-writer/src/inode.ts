@@ -1,4 +1,4 @@
-import { hi32, lo32 } from '@fstools/fstree';
+import { hi32, lo32, splitTime } from '@fstools/fstree';
 import { EXT4_GOOD_OLD_INODE_SIZE } from './constants.js';
 import { ext4Chksum } from './csum.js';
 
@@ -37,6 +37,25 @@ export const EXT4_TIME_MIN = -(2n ** 31n);
 export const EXT4_TIME_MAX = 3n * 2n ** 32n + 2n ** 31n - 1n;
 /** Without the extra fields (128-byte inodes) only the signed 32-bit seconds remain. */
 export const EXT4_OLD_TIME_MAX = 2n ** 31n - 1n;
+
+/**
+ * The time an inode stores for an mtime (ns since the epoch): clamped to the build time `clamp`
+ * (seconds) when later, then to what an inode of `inodeSize` bytes holds (128-byte inodes have
+ * no nanoseconds and end in 2038). Both the inode records and the content-derived UUID and hash
+ * seed use it, so the identity follows what is written, not the source's raw metadata.
+ */
+export function storedTime(mtime: bigint, clamp: bigint | undefined, inodeSize: number): Timestamp {
+  let { sec, nsec } = splitTime(mtime);
+  if (clamp !== undefined && sec >= clamp && !(sec === clamp && nsec === 0)) {
+    sec = clamp;
+    nsec = 0;
+  }
+  const large = inodeSize > EXT4_GOOD_OLD_INODE_SIZE;
+  const max = large ? EXT4_TIME_MAX : EXT4_OLD_TIME_MAX;
+  if (sec > max) return { sec: max, nsec: large ? 999999999 : 0 };
+  if (sec < EXT4_TIME_MIN) return { sec: EXT4_TIME_MIN, nsec: 0 };
+  return { sec, nsec: large ? nsec : 0 };
+}
 
 /**
  * Splits seconds into the 32-bit field and the extra field (ext4_encode_extra_time): the

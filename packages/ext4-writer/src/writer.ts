@@ -176,7 +176,12 @@ async function make(outPath: string, opts: Ext4Options, source: (store: StoreHoo
   const image = ImageFile.create(outPath);
   try {
     const c = await gather(image, s, opts, source);
-    const ids = deriveIds(c.dataDigest, metadataDigest(c.numbering), JSON.stringify({ ...s.geoOpts, features: [...s.geoOpts.features.enabled].sort(), size: opts.size, label: opts.label, now: `${s.now}` }));
+    // The identity digests the times and owners as the inodes store them (emit.ts). Without a
+    // layout (too small for even an empty filesystem) the inode size is the option's, or
+    // computeGeometry's default of 256.
+    const inodeSize = s.fixed?.geo.inodeSize ?? opts.inodeSize ?? 256;
+    const meta = metadataDigest(c.numbering, { clamp: opts.timestamp, inodeSize, rootOwner: opts.rootOwner });
+    const ids = deriveIds(c.dataDigest, meta, JSON.stringify({ ...s.geoOpts, features: [...s.geoOpts.features.enabled].sort(), size: opts.size, label: opts.label, now: `${s.now}` }));
     const uuid = s.uuid ?? ids.uuid;
     const hashSeed = s.hashSeed ?? ids.hashSeed;
     const seedWords = hashSeedWords(hashSeed);
