@@ -1,13 +1,16 @@
-import { readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { FsTree, ManifestOptions } from '@fstools/fstree';
-import { bytesOf, diffManifests, manifest, parseDisplayName, treeToTar } from '@fstools/fstree';
+import { bytesOf, diffManifests, manifest, parseDisplayName, treeFromDirectory, treeToTar } from '@fstools/fstree';
 import { writeErofs, writeErofsFromTar } from '@fstools/erofs-writer';
 import { ErofsImage, fsck } from '@fstools/erofs-reader';
 import { runs, treeArb } from './helpers/arbitrary-tree.js';
 import { canFsck15, canFsck18, canMount, fsck15, fsck18, hostManifest, scratchDir, withErofsMount } from './helpers/erofs-oracles.js';
+import { materialize, withTmpfs } from './helpers/host-tree.js';
+import { hostTree } from './helpers/host-xattrs.js';
+import { hasCommand, oracle } from './helpers/oracles.js';
 
 const dir = scratchDir('erofs-writer');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -76,6 +79,29 @@ describe('erofs-writer against fsck.erofs 1.5, 1.8 and the kernel', () => {
       }),
       { numRuns: runs(8) },
     );
+  });
+
+  it('property: trees made in a host directory (xattrs set with setfattr) and read back by treeFromDirectory itself', async () => {
+    // The writer reads the directory (xattrs through fstree's addon); the reference is the
+    // directory as lstat and getfattr see it. Root: device nodes, owners, trusted.*, tmpfs.
+    if (!canMount() || !oracle('setfattr', hasCommand('setfattr'), 'apt-get install attr')) return;
+    await withTmpfs(async (fs) => {
+      await fc.assert(
+        fc.asyncProperty(treeArb({ types: ['dir', 'file', 'symlink', 'chr', 'blk', 'fifo'], maxSparseSize: 1 << 20, hostXattrs: true }), fc.constantFrom(4096, 512, 1024, 2048), async (tree, blockSize) => {
+          const src = `${fs}/t${n++}`;
+          mkdirSync(src);
+          // Only directories may have names that are not UTF-8 (the addon takes text paths; a
+          // directory is read through an fd of it, its children through /proc/self/fd/N/name).
+          materialize(tree, src, { textNamesOnly: true, scratch: fs });
+          const out = img();
+          await writeErofs(treeFromDirectory(src), out, { blockSize });
+          await judge(out, hostTree(src), {}, blockSize);
+          rmSync(out);
+          rmSync(src, { recursive: true, force: true });
+        }),
+        { numRuns: runs(8) },
+      );
+    });
   });
 
   it('property: chunk-based files (--chunksize) keep holes and data', async () => {

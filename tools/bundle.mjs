@@ -48,7 +48,7 @@ await Promise.all(
         target: `node${process.versions.node.split('.')[0]}`,
         format: esm ? 'esm' : 'cjs',
         // The CommonJS launcher only sets the environment, then imports its neighbour cli.js.
-        external: esm ? [] : ['./cli.js'],
+        external: esm ? ['@napi-rs/xattr'] : ['./cli.js'],
         banner: esm ? { js: requireShim } : {},
         plugins: [cliuiCommonJs],
         logLevel: 'warning',

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import type { ByteString, FileData, Inode, InodeMeta } from '@fstools/fstree';
 import { byteString, FsTree, makeDir, utf8 } from '@fstools/fstree';
+import { mixedBytes, randomBytes, textBytes } from './compressible.js';
 
 /** Property-test run count: modest by default, FC_RUNS for longer local runs. */
 export const runs = (n: number): number => Number(process.env.FC_RUNS ?? n);
@@ -14,6 +15,13 @@ export interface TreeOptions {
   maxSparseSize?: number;
   /** Allow names that are not valid UTF-8. */
   rawNames?: boolean;
+  /**
+   * Xattrs on every entry, up to 6 each, as a host directory may hold them: besides the usual
+   * ones, POSIX ACLs and values up to 65535 bytes (EROFS's limit; ext4 holds about one block).
+   */
+  hostXattrs?: boolean;
+  /** File contents of the kinds compression meets (text-like, random, mixed, zeros, repeats) besides the usual pattern. */
+  compressible?: boolean;
 }
 
 const nameChars = fc.constantFrom(...'abcABC019 -_.~#%+=@,'.split(''), 'é', 'ß', 'Σ', '日', '😀', '\t');
@@ -42,6 +50,16 @@ const xattrArb = fc.oneof(
   fc.tuple(fc.constant('user.big'), fc.uint8Array({ minLength: 1000, maxLength: 3000 })),
 );
 
+/** A VFS ACL (version 2; tag, perm, id) with a named user and group, so the kernel keeps it as an xattr. */
+const vfsAcl = new Uint8Array(Buffer.from('02000000' + '01000700ffffffff' + '02000600e8030000' + '04000500ffffffff' + '08000400' + '64000000' + '10000700ffffffff' + '20000400ffffffff', 'hex'));
+
+const hostXattrArb = fc.oneof(
+  { arbitrary: xattrArb, weight: 6 },
+  { arbitrary: fc.constantFrom('system.posix_acl_access', 'system.posix_acl_default').map((k) => [k, vfsAcl] as const), weight: 1 },
+  { arbitrary: fc.tuple(fc.constantFrom('user.huge', 'trusted.huge', 'security.huge'), fc.integer({ min: 4000, max: 65535 }).map((n) => new Uint8Array(n).map((_, i) => (i * 7 + (i >> 8)) & 0xff))), weight: 1 },
+  { arbitrary: fc.tuple(fc.integer({ min: 0, max: 99 }).map((i) => `user.n${i}`), fc.uint8Array({ maxLength: 8 })), weight: 2 },
+);
+
 const metaArb = fc.record({
   mode: fc.oneof(fc.constantFrom(0o755, 0o644, 0o700), fc.integer({ min: 0, max: 0o7777 })),
   uid: fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 70000 }), fc.constant(4_294_967_294)),
@@ -54,17 +72,19 @@ const metaArb = fc.record({
   xattrs: fc.array(xattrArb, { maxLength: 3 }).map((xs) => new Map(xs.map(([k, v]) => [k, new Uint8Array(v)]))),
 });
 
+const hostMetaArb = metaArb.chain((m) => fc.array(hostXattrArb, { minLength: 1, maxLength: 6 }).map((xs) => ({ ...m, xattrs: new Map(xs.map(([k, v]) => [k, new Uint8Array(v)])) })));
+
 function fileDataArb(o: TreeOptions): fc.Arbitrary<{ size: number; data: FileData }> {
   const maxFile = o.maxFileSize ?? 20_000;
   const plain = fc.oneof(
     fc.integer({ min: 0, max: 5000 }),
     fc.constantFrom(511, 512, 513, 4095, 4096, 4097, 8192),
     fc.integer({ min: 0, max: maxFile }),
-  ).chain((size) => fc.integer({ min: 0, max: 255 }).map((seed) => {
-    const bytes = new Uint8Array(size);
-    for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed + (i >> 9)) & 0xff;
-    return { size, data: { kind: 'bytes', bytes } as FileData };
-  }));
+  ).chain((size) => {
+    const seed = fc.integer({ min: 0, max: 255 });
+    const made = o.compressible ? fc.tuple(seed, fc.constantFrom(...contentKinds)) : seed.map((n) => [n, 'pattern'] as const);
+    return made.map(([n, kind]) => ({ size, data: { kind: 'bytes', bytes: content(kind, size, n) } as FileData }));
+  });
   if (!o.maxSparseSize) return plain;
   const sparse = fc.tuple(fc.integer({ min: 1, max: o.maxSparseSize }), fc.array(fc.tuple(fc.double({ min: 0, max: 1, noNaN: true }), fc.uint8Array({ minLength: 1, maxLength: 5000 })), { maxLength: 4 }))
     .map(([size, segs]) => ({
@@ -72,6 +92,30 @@ function fileDataArb(o: TreeOptions): fc.Arbitrary<{ size: number; data: FileDat
       data: { kind: 'sparse', segments: segs.map(([at, bytes]) => ({ offset: Math.floor(at * Math.max(0, size - bytes.length)), bytes: bytes.subarray(0, size) })) } as FileData,
     }));
   return fc.oneof({ arbitrary: plain, weight: 4 }, { arbitrary: sparse, weight: 1 });
+}
+
+const contentKinds = ['pattern', 'text', 'random', 'mixed', 'zeros', 'repeats'] as const;
+
+function content(kind: (typeof contentKinds)[number], size: number, seed: number): Uint8Array {
+  switch (kind) {
+    case 'text':
+      return textBytes(size, seed);
+    case 'random':
+      return randomBytes(size, seed);
+    case 'mixed':
+      return mixedBytes(size, seed, 1000 + seed * 40);
+    case 'zeros':
+      return new Uint8Array(size);
+    case 'repeats': {
+      const unit = randomBytes(Math.min(size, 5000 + seed * 50), seed);
+      return new Uint8Array(size).map((_, i) => unit[i % unit.length]!);
+    }
+    default: {
+      const bytes = new Uint8Array(size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 31 + seed + (i >> 9)) & 0xff;
+      return bytes;
+    }
+  }
 }
 
 type Op =
@@ -90,14 +134,14 @@ export function treeArb(o: TreeOptions = {}): fc.Arbitrary<FsTree> {
     parent: fc.nat(),
     name: nameArb(o.rawNames ?? true),
     type: fc.constantFrom(...types, 'dir', 'file'),
-    meta: metaArb,
+    meta: o.hostXattrs ? hostMetaArb : metaArb,
     file: fileDataArb(o),
     target: fc.oneof(fc.constant(utf8('../target')), fc.string({ minLength: 1, maxLength: 300 }).map(utf8), fc.constant(utf8('t'.repeat(4000)))),
     dev: fc.tuple(fc.integer({ min: 0, max: 4095 }), fc.integer({ min: 0, max: 1_048_575 })),
   });
   const link = fc.record({ kind: fc.constant('link' as const), parent: fc.nat(), name: nameArb(false), source: fc.nat() });
   return fc
-    .tuple(metaArb, fc.array(fc.oneof({ arbitrary: entry, weight: 6 }, { arbitrary: link, weight: 1 }), { maxLength: 60 }), fc.boolean())
+    .tuple(o.hostXattrs ? hostMetaArb : metaArb, fc.array(fc.oneof({ arbitrary: entry, weight: 6 }, { arbitrary: link, weight: 1 }), { maxLength: 60 }), fc.boolean())
     .map(([rootMeta, ops, deep]) => build(rootMeta, ops as Op[], deep));
 }
 

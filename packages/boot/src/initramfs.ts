@@ -18,7 +18,8 @@ export interface InitramfsSpec {
  * root-owned with mtime 0, so the same kit and init give the same archive.
  */
 export function initramfsTree(spec: InitramfsSpec): FsTree {
-  const tree = treeFromDirectory(spec.kit.userland);
+  // A newc cpio carries no xattrs: none are read.
+  const tree = treeFromDirectory(spec.kit.userland, { xattrs: false });
   const dir = (): Partial<InodeMeta> => ({ mode: 0o755 });
   for (const d of ['dev', 'proc', 'sys', 'tmp', 'bin', 'usr/bin', 'lib/modules', GUEST_PATHS.out, GUEST_PATHS.lower, GUEST_PATHS.upperfs, GUEST_PATHS.merged]) {
     tree.ensureDir(utf8(d.replace(/^\//, '')), dir);

@@ -3,6 +3,8 @@ import { describeSystemError, InputError, removeTemps, removeTempsOnSignals } fr
 import type { ArgumentsCamelCase, Argv } from 'yargs';
 
 export { buildTime, parseSeconds, parseSize, parseWhole } from './values.js';
+export { hostXattrs, xattrsOff } from './host-xattrs.js';
+export type { HostXattrs } from './host-xattrs.js';
 
 /**
  * The conventions every fstools command line follows: `--help`/`-h`, `--version`, unknown

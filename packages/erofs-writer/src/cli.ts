@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { buildTime, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, usage } from '@fstools/cli-kit';
+import { buildTime, hostXattrs, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, usage, xattrsOff } from '@fstools/cli-kit';
+import type { HostXattrs } from '@fstools/cli-kit';
 import { checkOutputs, fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
@@ -30,6 +31,7 @@ async function main(argv: string[]): Promise<number> {
     .option('gid-offset', { type: 'string', describe: 'add N to all gids' })
     .option('exclude-path', { type: 'string', describe: 'leave out this path (relative to SOURCE) and what is under it; repeatable' })
     .option('exclude-regex', { type: 'string', describe: 'leave out paths matching this regular expression; repeatable' })
+    .option('x', { type: 'string', describe: 'as mkfs.erofs, -x -1 leaves out the xattrs of a SOURCE directory (a tar\'s are kept); no other value is supported' })
     .option('xattr-prefix', { type: 'string', describe: 'store xattrs under this long name prefix compactly (e.g. trusted.overlay.); repeatable' })
     .option('ovl-whiteouts', { type: 'boolean', alias: 'aufs', describe: 'tar mode: turn OCI .wh. whiteouts into overlayfs char 0/0 whiteouts and opaque xattrs' })
     .option('json', { type: 'boolean', describe: 'print what was made as JSON on stdout' })
@@ -41,8 +43,10 @@ async function main(argv: string[]): Promise<number> {
   const source = args.source === STDIN ? '-' : String(args.source);
   checkOutputs([['IMAGE', image]], args.tar && source !== '-' ? [['SOURCE', source]] : []);
   let opts: ErofsOptions;
+  let noXattrs: boolean;
   try {
     opts = optionsFrom(args);
+    noXattrs = xattrsOff(args.x);
   } catch (err) {
     if (err instanceof InputError) return usage('mkerofs-ts', err.message);
     throw err;
@@ -56,6 +60,7 @@ async function main(argv: string[]): Promise<number> {
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   if (progress) opts.progress = (files, bytes) => progress.update(() => `${files} files, ${(bytes / 1048576).toFixed(1)} MiB of data`);
   let result: ErofsResult;
+  let host: HostXattrs | undefined;
   try {
     if (args.tar) {
       // As tar does: a terminal holds no archive, and waiting on one only looks like a hang.
@@ -64,13 +69,15 @@ async function main(argv: string[]): Promise<number> {
       result = await writeErofsFromTar(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
     } else {
       if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
-      result = await writeErofs(treeFromDirectory(source, { exclude }), image, opts);
+      const xattrs = hostXattrs('mkerofs-ts', noXattrs, Boolean(args.q));
+      host = xattrs.status;
+      result = await writeErofs(treeFromDirectory(source, { exclude, xattrs: xattrs.reader }), image, opts);
     }
   } finally {
     progress?.done();
   }
   if (args.json) {
-    console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid }));
+    console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid, ...(host && { hostXattrs: host }) }));
   } else if (!args.q) {
     console.log(`${result.path}: ${result.inodes} inodes, ${result.blocks} blocks of ${opts.blockSize ?? 4096} bytes (${result.bytes} bytes), uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`);
   }

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 import { statSync } from 'node:fs';
-import { buildTime, list, packageVersion, parseArgs, parseSeconds, parseSize, parseWhole, progressLine, runCli } from '@fstools/cli-kit';
-import { checkOutputs, fileChunks, treeFromDirectory } from '@fstools/fstree';
+import { buildTime, hostXattrs, list, packageVersion, parseArgs, parseSeconds, parseSize, parseWhole, progressLine, runCli, usage, xattrsOff } from '@fstools/cli-kit';
+import type { HostXattrs } from '@fstools/cli-kit';
+import { checkOutputs, fileChunks, InputError, treeFromDirectory } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { OptionError } from './errors.js';
@@ -35,6 +36,7 @@ async function main(argv: string[]): Promise<number> {
     .option('t', { type: 'string', describe: 'filesystem type for the default features: ext2, ext3 or ext4', default: 'ext4' })
     .option('T', { type: 'string', describe: 'build time in UNIX seconds (default $SOURCE_DATE_EPOCH): later times are clamped to it; or mke2fs usage types (small, news, largefile, ...)' })
     .option('d', { type: 'string', describe: 'copy this directory or tar archive (plain, gzip or zstd) into the image' })
+    .option('x', { type: 'string', describe: 'ours, not mke2fs\'s: -x -1 leaves out the xattrs of a -d directory (a tar\'s are kept), as mkfs.erofs -x -1' })
     .option('overlay-upper', { type: 'boolean', describe: 'lay out an overlayfs upper layer: the content in /upper, and /work' })
     .option('patch', { type: 'string', describe: 'OCI layer tar to bake into /upper (with --overlay-upper); repeatable, applied in order' })
     .option('F', { type: 'boolean', alias: 'force', describe: 'allow growing an existing IMAGE' })
@@ -49,21 +51,31 @@ async function main(argv: string[]): Promise<number> {
   const inputs: Array<[string, string]> = list(args.patch).map((p) => ['--patch', p]);
   if (source !== undefined) inputs.push(['-d', source]);
   checkOutputs([['IMAGE', image]], inputs);
+  let noXattrs: boolean;
+  try {
+    noXattrs = xattrsOff(args.x);
+  } catch (err) {
+    if (err instanceof InputError) return usage('mkext4-ts', err.message);
+    throw err;
+  }
   const opts = optionsFrom(args, image);
   const progress = !args.q && !args.json && process.stderr.isTTY ? progressLine(process.stderr) : undefined;
   if (progress) opts.onProgress = (bytes) => progress.update(() => `${(bytes / 1048576).toFixed(1)} MiB of file data`);
   let result: Ext4Result;
+  let host: HostXattrs | undefined;
   try {
     if (source === undefined) result = await writeExt4(undefined, image, opts);
     else if (isDirectory(source)) {
       opts.checkSourceUnchanged = true;
-      result = await writeExt4(treeFromDirectory(source), image, opts);
+      const xattrs = hostXattrs('mkext4-ts', noXattrs, Boolean(args.q));
+      host = xattrs.status;
+      result = await writeExt4(treeFromDirectory(source, { xattrs: xattrs.reader }), image, opts);
     } else result = await writeExt4FromTar(tarSource(source), image, opts);
   } finally {
     progress?.done();
   }
   if (!args.q) for (const note of result.notes) console.error(`mkext4-ts: note: ${note}`);
-  if (args.json) console.log(JSON.stringify(result));
+  if (args.json) console.log(JSON.stringify({ ...result, ...(host && { hostXattrs: host }) }));
   else if (!args.q) {
     console.log(
       `${result.path}: ext4, ${result.blocks} blocks of ${result.blockSize} bytes, ${result.inodes} inodes, ` +

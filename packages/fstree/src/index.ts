@@ -3,6 +3,7 @@ export * from './data.js';
 export * from './decompress.js';
 export * from './errors.js';
 export * from './from-directory.js';
+export * from './host-xattrs.js';
 export * from './from-tar.js';
 export * from './manifest.js';
 export * from './model.js';
