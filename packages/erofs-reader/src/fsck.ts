@@ -1,5 +1,6 @@
 import type { ByteString } from '@fstools/fstree';
-import { compareBytes, displayName, typeOfFileType } from '@fstools/fstree';
+import { displayName, typeOfFileType } from '@fstools/fstree';
+import { dirProblems } from './dir-check.js';
 import { EROFS_FEATURE_COMPAT_XATTR_FILTER, EROFS_FEATURE_INCOMPAT_FRAGMENTS, EROFS_SUPER_OFFSET } from './constants.js';
 import type { FileExtent } from './data.js';
 import type { ErofsErrorCode, ErofsWhere } from './errors.js';
@@ -117,22 +118,11 @@ class Checker {
       const where = { nid, path };
       const dirents = this.attempt(where, () => this.img.dirents(nid));
       if (!dirents) continue;
-      let prev: string | undefined;
-      let dot = 0;
-      let dotdot = 0;
+      for (const p of dirProblems(dirents, nid, parent)) this.problem(p.code, p.detail, p.entry ? { nid: p.entry.nid, path: path ? `${path}/${p.entry.name}` : p.entry.name } : where);
       for (const d of dirents) {
+        if (d.name === '.' || d.name === '..') continue;
         const childPath = path ? `${path}/${d.name}` : d.name;
         const at = { nid: d.nid, path: childPath };
-        if (prev !== undefined && compareBytes(prev, d.name) >= 0) this.problem('DIR_ORDER', `"${displayName(d.name)}" after "${displayName(prev)}": names not in byte order`, where);
-        prev = d.name;
-        if (d.name === '.' || d.name === '..') {
-          const want = d.name === '.' ? nid : parent;
-          if (d.name === '.') dot++;
-          else dotdot++;
-          if (d.nid !== want) this.problem('BAD_DOT', `"${d.name}" points to nid ${d.nid}, expected ${want}`, where);
-          continue;
-        }
-        if (/[/\0]/.test(d.name)) this.problem('BAD_DIRENT', 'name contains "/" or NUL', at);
         const ino = this.checkInode(d.nid, childPath);
         if (!ino) continue;
         if (typeOfFileType(d.file_type) !== ino.type) this.problem('FILE_TYPE_MISMATCH', `dirent file_type ${d.file_type}, inode is a ${ino.type}`, at);
@@ -145,7 +135,6 @@ class Checker {
           }
         } else this.names.set(d.nid, (this.names.get(d.nid) ?? 0) + 1);
       }
-      if (dot !== 1 || dotdot !== 1) this.problem('BAD_DOT', `directory has ${dot} "." and ${dotdot} ".." entries, expected one each`, where);
     }
   }
 

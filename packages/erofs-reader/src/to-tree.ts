@@ -4,6 +4,7 @@ import type { Dirent } from './dirent.js';
 import type { Fail } from './errors.js';
 import type { ErofsInode } from './inode.js';
 import { decodeRdev } from './inode.js';
+import { dirProblems } from './dir-check.js';
 
 /** The reads the walk makes of an image: ErofsImage's own. */
 export interface TreeSource {
@@ -11,7 +12,7 @@ export interface TreeSource {
   readonly fail: Fail;
   inode(nid: number): ErofsInode;
   stat(nid: number): Pick<InodeMeta, 'mode' | 'uid' | 'gid' | 'mtime'>;
-  readdir(nid: number): Dirent[];
+  dirents(nid: number): Dirent[];
   readlink(nid: number): ByteString;
   openData(nid: number): DataReader;
   xattrs(nid: number): Map<string, Uint8Array>;
@@ -37,12 +38,16 @@ export function buildTree(img: TreeSource, opts: TreeOptions = {}): FsTree {
   if (img.inode(root).type !== 'dir') img.fail('NOT_DIR', 'root inode is not a directory', { nid: root });
   const seenDirs = new Set<number>([root]);
   const shared = new Map<number, Inode>();
-  const stack: Array<{ dir: DirInode; nid: number; path: string }> = [{ dir: tree.root, nid: root, path: '' }];
+  const stack: Array<{ dir: DirInode; nid: number; parent: number; path: string }> = [{ dir: tree.root, nid: root, parent: root, path: '' }];
   while (stack.length) {
-    const { dir, nid, path } = stack.pop()!;
-    for (const d of img.readdir(nid)) {
+    const { dir, nid, parent, path } = stack.pop()!;
+    const dirents = img.dirents(nid);
+    // What fsck rejects in a directory, the walk refuses too (a second ".." would hide an entry).
+    const [problem] = dirProblems(dirents, nid, parent);
+    if (problem) img.fail(problem.code, problem.detail, { nid: problem.entry?.nid ?? nid, path: displayName(problem.entry ? (path ? `${path}/${problem.entry.name}` : problem.entry.name) : path) });
+    for (const d of dirents) {
+      if (d.name === '.' || d.name === '..') continue;
       const childPath = path ? `${path}/${d.name}` : d.name;
-      if (d.name.includes('/')) img.fail('BAD_DIRENT', 'name contains "/"', { nid, path: displayName(childPath) });
       const existing = shared.get(d.nid);
       if (existing) {
         dir.entries.set(d.name, existing);
@@ -56,7 +61,7 @@ export function buildTree(img: TreeSource, opts: TreeOptions = {}): FsTree {
           if (seenDirs.has(d.nid)) img.fail('DIR_CYCLE', 'directory reached twice (cycle or directory hardlink)', { nid: d.nid, path: displayName(childPath) });
           seenDirs.add(d.nid);
           const sub: DirInode = { type: 'dir', ...m, entries: new Map() };
-          stack.push({ dir: sub, nid: d.nid, path: childPath });
+          stack.push({ dir: sub, nid: d.nid, parent: nid, path: childPath });
           child = sub;
           break;
         }

@@ -4,9 +4,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { diffManifests, manifest, manifestText } from '@fstools/fstree';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ErofsImage, extract } from '../src/index.js';
+import { EROFS_SUPER_OFFSET, ErofsImage, extract, superblockChecksum } from '../src/index.js';
 import { hasCommand, isRoot, oracle } from '../../../test/helpers/oracles.js';
-import { has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
+import { fsckOracle, has18, hostManifest, makeSourceTree, mkfs, scratch } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../bin/erofs-ts.cjs', import.meta.url));
 const run18 = oracle('mkfs.erofs 1.8', has18, 'needs root and the trixie chroot');
@@ -79,6 +79,41 @@ describe.runIf(run18)('extract and the erofs-ts CLI', () => {
     for (const [i, e] of expected.entries()) expect(Math.abs(Number(BigInt(e.mtime!) - BigInt(got[i]!.mtime!))), e.path).toBeLessThan(2000);
     const sparse = spawnSync('du', ['-k', join(dest, 'sparse.img')], { encoding: 'utf8' }).stdout;
     expect(Number(sparse.split('\t')[0])).toBeLessThan(1024);
+  });
+
+  it('extract refuses what fsck rejects in a directory: a second ".." hides no entry', () => {
+    // An image whose root holds ".a", then that name turned into a second "..": the walk used to
+    // skip both ".." entries and extract without the file, exit 0.
+    const s = join(dir.host, 'dotdot-src');
+    mkdirSync(s);
+    writeFileSync(join(s, '.a'), 'hidden\n');
+    writeFileSync(join(s, 'b'), 'b\n');
+    const good = join(dir.host, 'dotdot-good.erofs');
+    mkfs('1.8', good, s);
+    const img = ErofsImage.open(good);
+    const nid = img.lookup('.a');
+    const [ext] = img.fileExtents(img.rootNid);
+    const names = img.dirents(img.rootNid).map((d) => d.name);
+    img.close();
+    expect(names).toEqual(['.', '..', '.a', 'b']);
+    const b = readFileSync(good);
+    const at = ext!.physical; // the root's dirents: ".", "..", ".a" (12 bytes each), then the names
+    const nameoff = b.readUInt16LE(at + 2 * 12 + 8);
+    expect(b.toString('latin1', at + nameoff, at + nameoff + 2)).toBe('.a');
+    expect(Number(b.readBigUInt64LE(at + 2 * 12))).toBe(nid);
+    b[at + nameoff + 1] = 0x2e;
+    b.writeUInt32LE(superblockChecksum(b.subarray(EROFS_SUPER_OFFSET, 4096)), EROFS_SUPER_OFFSET + 4);
+    const bad = join(dir.host, 'dotdot-bad.erofs');
+    writeFileSync(bad, b);
+    expect(fsckOracle('1.8', bad).ok).toBe(false);
+    const checked = cli('fsck', bad);
+    expect(checked.status).toBe(1);
+    expect(checked.stdout + checked.stderr).toMatch(/BAD_DOT|"\." and 2 "\.\." entries|not in byte order/);
+    const dest = join(dir.host, 'dotdot-out');
+    const r = cli('extract', bad, dest);
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/dotdot-bad\.erofs: .*(byte order|"\.\." entries)/);
   });
 
   it('extract never replaces or follows what is already in DEST', () => {
