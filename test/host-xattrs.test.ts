@@ -20,6 +20,7 @@ import { canFsck15, canFsck18, fsck15, fsck18, hostManifest, scratchDir, withEro
 import { e2fsckProblems, hasE2fsprogs, mountedManifest, withMount } from './helpers/ext4-oracles.js';
 import { materialize, mountTmpfs, setXattrs } from './helpers/host-tree.js';
 import { hasCommand, isRoot, oracle } from './helpers/oracles.js';
+import { vfsAcl } from './helpers/vfs-acl.js';
 
 const root = oracle('root', isRoot && hasCommand('setfattr') && hasCommand('getfattr'), 'tmpfs mounts, trusted.* xattrs, device nodes and loop mounts need root, setfattr and getfattr (apt-get install attr)');
 const e2fsck = root && oracle('e2fsck', hasE2fsprogs, 'apt-get install e2fsprogs');
@@ -41,18 +42,8 @@ afterAll(() => unmount?.());
 const b = (s: string): Buffer => Buffer.from(s);
 const bytes = (n: number, seed: number): Uint8Array => Uint8Array.from({ length: n }, (_, i) => (i * 131 + seed + (i >> 8)) & 0xff);
 
-/** An ACL in the VFS xattr format (version 2, then tag, perm, id); a named user keeps it from folding into the mode. */
-function acl(entries: Array<[number, number, number]>): Uint8Array {
-  const buf = Buffer.alloc(4 + entries.length * 8);
-  buf.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id], i) => {
-    buf.writeUInt16LE(tag, 4 + i * 8);
-    buf.writeUInt16LE(perm, 6 + i * 8);
-    buf.writeUInt32LE(id >>> 0, 8 + i * 8);
-  });
-  return new Uint8Array(buf);
-}
-const ACL = acl([[0x01, 7, -1], [0x02, 6, 1000], [0x04, 5, -1], [0x08, 4, 100], [0x10, 7, -1], [0x20, 4, -1]]);
+// A named user keeps an ACL from folding into the mode.
+const ACL = vfsAcl([[0x01, 7, -1], [0x02, 6, 1000], [0x04, 5, -1], [0x08, 4, 100], [0x10, 7, -1], [0x20, 4, -1]]);
 /** security.capability, VFS_CAP_REVISION_2, cap_net_raw permitted and effective (what ping carries). */
 const CAP_NET_RAW = Uint8Array.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
 const SELINUX = b('system_u:object_r:bin_t:s0\0');

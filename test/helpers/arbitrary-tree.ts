@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import type { ByteString, FileData, Inode, InodeMeta } from '@fstools/fstree';
 import { byteString, FsTree, makeDir, utf8 } from '@fstools/fstree';
 import { mixedBytes, randomBytes, textBytes } from './compressible.js';
+import { vfsAcl } from './vfs-acl.js';
 
 /** Property-test run count: modest by default, FC_RUNS for longer local runs. */
 export const runs = (n: number): number => Number(process.env.FC_RUNS ?? n);
@@ -51,11 +52,11 @@ const xattrArb = fc.oneof(
 );
 
 /** A VFS ACL (version 2; tag, perm, id) with a named user and group, so the kernel keeps it as an xattr. */
-const vfsAcl = new Uint8Array(Buffer.from('02000000' + '01000700ffffffff' + '02000600e8030000' + '04000500ffffffff' + '08000400' + '64000000' + '10000700ffffffff' + '20000400ffffffff', 'hex'));
+const hostAcl = vfsAcl([[0x01, 7, -1], [0x02, 6, 1000], [0x04, 5, -1], [0x08, 4, 100], [0x10, 7, -1], [0x20, 4, -1]]);
 
 const hostXattrArb = fc.oneof(
   { arbitrary: xattrArb, weight: 6 },
-  { arbitrary: fc.constantFrom('system.posix_acl_access', 'system.posix_acl_default').map((k) => [k, vfsAcl] as const), weight: 1 },
+  { arbitrary: fc.constantFrom('system.posix_acl_access', 'system.posix_acl_default').map((k) => [k, hostAcl] as const), weight: 1 },
   { arbitrary: fc.tuple(fc.constantFrom('user.huge', 'trusted.huge', 'security.huge'), fc.integer({ min: 4000, max: 65535 }).map((n) => new Uint8Array(n).map((_, i) => (i * 7 + (i >> 8)) & 0xff))), weight: 1 },
   { arbitrary: fc.tuple(fc.integer({ min: 0, max: 99 }).map((i) => `user.n${i}`), fc.uint8Array({ maxLength: 8 })), weight: 2 },
 );

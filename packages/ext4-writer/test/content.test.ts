@@ -8,6 +8,7 @@ import { canLoopMount, dumpe2fsHeader, hasE2fsprogs, run, withMount } from '../.
 import { oracle } from '../../../test/helpers/oracles.js';
 import { TooSmallError, writeExt4 } from '../src/index.js';
 import { expectClean, expectKernelSees, inodesOf, scratch, yieldToEventLoop } from './helpers.js';
+import { vfsAcl } from '../../../test/helpers/vfs-acl.js';
 
 const fsck = oracle('e2fsck', hasE2fsprogs, 'e2fsprogs not installed');
 const kernel = oracle('kernel ext4 loop mount', canLoopMount, 'needs root and loop devices');
@@ -25,17 +26,6 @@ function fitBlockSize(tree: FsTree, blockSize: number): void {
   }
 }
 
-/** An ACL in the VFS xattr format: version 2, then (tag, perm, id) entries. */
-function vfsAcl(entries: Array<[number, number, number]>): Uint8Array {
-  const b = Buffer.alloc(4 + entries.length * 8);
-  b.writeUInt32LE(2, 0);
-  entries.forEach(([tag, perm, id], i) => {
-    b.writeUInt16LE(tag, 4 + i * 8);
-    b.writeUInt16LE(perm, 6 + i * 8);
-    b.writeUInt32LE(id >>> 0, 8 + i * 8);
-  });
-  return new Uint8Array(b);
-}
 
 /** A sparse file of `size` bytes with one byte at each offset. */
 function sparse(size: number, offsets: number[], mtime: bigint): ReturnType<typeof makeFile> {
