@@ -16,11 +16,13 @@ const SOURCE = /\.(ts|mts|cts)$/;
 /** Lower layers may not import higher ones; a package may depend on its own layer or below. */
 const LAYERS: Record<string, number> = {
   fstree: 0,
+  codecs: 0,
   'cli-kit': 1,
   'erofs-writer': 2,
   'erofs-reader': 2,
   'ext4-writer': 2,
   vmdk: 2,
+  registry: 2,
   'oci-fsmerge': 3,
   boot: 4,
 };

@@ -1,10 +1,7 @@
-import { constants, inflateRawSync } from 'node:zlib';
-import { decompress as zstdDecompress } from 'fzstd';
+import { deflateDecompress, lz4Decompress, microLzmaDecompress, zstdDecompress } from '@fstools/codecs';
 import { Z_EROFS_COMPRESSION_DEFLATE, Z_EROFS_COMPRESSION_LZ4, Z_EROFS_COMPRESSION_LZMA, Z_EROFS_COMPRESSION_ZSTD, Z_EROFS_PCLUSTER_MAX_DSIZE } from './constants.js';
 import type { FileExtent } from './data.js';
 import type { ErofsWhere, Fail } from './errors.js';
-import { lz4Decompress } from './lz4.js';
-import { microLzmaDecompress } from './lzma.js';
 
 export const algorithmNames: Record<number, string> = {
   [Z_EROFS_COMPRESSION_LZ4]: 'lz4',
@@ -55,11 +52,11 @@ export function decompressPcluster(algorithm: number, input: Uint8Array, outSize
         microLzmaDecompress(input, out, ctx.lzmaDictSize(), exact);
         break;
       case Z_EROFS_COMPRESSION_DEFLATE:
-        // Sync flush: a stream cut at the pcluster end still yields what it holds.
-        out = inflateRawSync(input, { finishFlush: constants.Z_SYNC_FLUSH, maxOutputLength: Z_EROFS_PCLUSTER_MAX_DSIZE });
+        // A stream cut at the pcluster end still yields what it holds.
+        out = deflateDecompress(input, Z_EROFS_PCLUSTER_MAX_DSIZE);
         break;
       case Z_EROFS_COMPRESSION_ZSTD:
-        out = zstdDecompress(input, new Uint8Array(outSize));
+        out = zstdDecompress(input, Z_EROFS_PCLUSTER_MAX_DSIZE);
         break;
       default:
         fail('UNSUPPORTED', `${name} decompression is not supported`, where);

@@ -5,7 +5,6 @@ import { parseDirBlock } from '../src/dirent.js';
 import { failer } from '../src/errors.js';
 import { errorCode as code } from './helpers.js';
 import { decodeRdev, inodeSize, parseInode, xattrIbodySize } from '../src/inode.js';
-import { lz4Decompress, Lz4Error } from '../src/lz4.js';
 import { checksumLength, parseSuperblock, superblockChecksum } from '../src/superblock.js';
 import { filterBit, parseIbody, parseLongPrefixes, resolveName } from '../src/xattr.js';
 import { parseMapHeader } from '../src/zmap.js';
@@ -254,22 +253,6 @@ describe('compression structures', () => {
     expect(h).toMatchObject({ h_idata_size: 16, h_advise: 0x0a, algorithms: [0, 3], lclusterbits: 13 });
     expect(h.wholeFragmentOff).toBeUndefined();
     expect(parseMapHeader(Uint8Array.from([0x34, 0x12, 0, 0, 0, 0, 0, 0x80]), 12).wholeFragmentOff).toBe(0x1234);
-  });
-
-  it('lz4: literals, overlapping matches, partial output, and bounds', () => {
-    const src = Uint8Array.from([0x35, 0x61, 0x62, 0x63, 3, 0, 0x10, 0x21]);
-    const out = new Uint8Array(13);
-    expect(lz4Decompress(src, out)).toBe(13);
-    expect(Buffer.from(out).toString()).toBe('abcabcabcabc!');
-    const part = new Uint8Array(5);
-    expect(lz4Decompress(src, part)).toBe(5);
-    expect(Buffer.from(part).toString()).toBe('abcab');
-    const long = Uint8Array.from([0xf0, 3, ...Buffer.from('x'.repeat(18))]);
-    expect(lz4Decompress(long, new Uint8Array(18))).toBe(18);
-    expect(() => lz4Decompress(Uint8Array.from([0x10, 0x61, 0, 0]), new Uint8Array(10))).toThrow(Lz4Error);
-    expect(() => lz4Decompress(Uint8Array.from([0x10, 0x61, 9, 0]), new Uint8Array(10))).toThrow(Lz4Error);
-    expect(() => lz4Decompress(Uint8Array.from([0x50, 0x61]), new Uint8Array(10))).toThrow(Lz4Error);
-    expect(() => lz4Decompress(Uint8Array.from([0xf0]), new Uint8Array(10))).toThrow(Lz4Error);
   });
 });
 
