@@ -7,14 +7,15 @@
  * search over prefix lengths with a whole compression per try (erofs-utils does this with
  * libdeflate), and Node's bundled zlib (Chromium's fork, which hashes 4 bytes) compresses 1-2%
  * worse than stock zlib at levels 6..9. Measured on the Python stdlib in 4 KiB pclusters: 1.4%
- * more blocks than mkfs.erofs -zdeflate,6 and 5x slower (docs/BENCHMARKS.md).
+ * more blocks than mkfs.erofs -zdeflate,6, at half this encoder's speed (docs/BENCHMARKS.md).
  *
  * The encoder: an LZ77 parse with zlib's per-level parameters (hash chains over 3-byte hashes, a
  * 32 KiB window, greedy at levels 1..3, lazy at 4..9; a 3-byte match further than 4 KiB is not
  * taken), counting each block's symbols as it goes. The parse stops once a lower bound of the
  * block's size (the entropy of its symbols) passes the room left; then the longest prefix of the
  * block's symbols whose exact size (dynamic Huffman, fixed Huffman or stored, the cheapest) fits
- * is found by bisection and written as the final block. Blocks hold up to 16384 symbols, so large
+ * is found by interpolation on those sizes (halving where that converges slowly) and written as
+ * the final block. Blocks hold up to 16384 symbols, so large
  * capacities get several. Level 0 stores.
  */
 import { constants, inflateRawSync } from 'node:zlib';
