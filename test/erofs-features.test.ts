@@ -14,9 +14,16 @@ let n = 0;
 const img = (): string => join(dir, `f${n++}.erofs`);
 
 /** fsck.erofs 1.5 and 1.8; 1.5 only where the image uses no feature newer than it (`modern`). */
-function fscks(image: string, modern = false): void {
+/**
+ * Both fsck.erofs versions on an image. Each runs synchronously (seconds on the huge sparse
+ * files): the event loop turns between them so the vitest worker answers its runner's RPC,
+ * which gives up after 60 s of silence.
+ */
+async function fscks(image: string, modern = false): Promise<void> {
   if (!modern && canFsck15()) fsck15(image);
+  await new Promise((resolve) => setImmediate(resolve));
   if (canFsck18()) fsck18(image);
+  await new Promise((resolve) => setImmediate(resolve));
 }
 
 async function mountedEqualsTree(image: string, tree: FsTree): Promise<void> {
@@ -38,7 +45,7 @@ describe('directories', () => {
       big.entries.set(utf8('!first'), makeFile(Buffer.from('sorts before "."')));
       const out = img();
       await writeErofs(tree, out, { blockSize });
-      if (blockSize >= 2048) fscks(out);
+      if (blockSize >= 2048) await fscks(out);
       expect(dumpPath(out, '/big').size).toBeGreaterThan(blockSize * 10);
       if (!canMount()) return;
       await withErofsMount(out, (mnt) => {
@@ -62,7 +69,7 @@ describe('hardlinks, xattrs and inode forms', () => {
     for (let i = 0; i < 20; i++) tree.set(`d${i}`, makeDir({ xattrs: new Map(shared), mtime: 1_600_000_000_000_000_000n }));
     const out = img();
     await writeErofs(tree, out, { xattrPrefixes: ['trusted.overlay.'] });
-    fscks(out, true); // long xattr prefixes came with erofs-utils 1.7
+    await fscks(out, true); // long xattr prefixes came with erofs-utils 1.7
     const sb = dumpSuper(out);
     expect(Number(sb['shared xattr metadata start block'])).toBeGreaterThan(0);
     const a = dumpPath(out, '/a');
@@ -83,7 +90,7 @@ describe('hardlinks, xattrs and inode forms', () => {
     const a = img();
     const r = await writeErofs(tree, a, { timestamp: 1700000000n });
     expect(r.blocks).toBe(3);
-    fscks(a);
+    await fscks(a);
     await mountedEqualsTree(a, tree);
   });
 
@@ -95,7 +102,7 @@ describe('hardlinks, xattrs and inode forms', () => {
     tree.set('neg', makeFile(Buffer.from('x'), { mtime: -1_500_000_000n }));
     const out = img();
     await writeErofs(tree, out);
-    fscks(out);
+    await fscks(out);
     expect(dumpPath(out, '/compact').inodeSize).toBe(32);
     for (const p of ['/ns', '/bigid', '/neg']) expect(dumpPath(out, p).inodeSize).toBe(64);
     await mountedEqualsTree(out, tree);
@@ -119,8 +126,8 @@ describe('data layouts', () => {
     const b = img();
     expect(cli('mkerofs-ts', ['-q', a, src]).status).toBe(0);
     expect(cli('mkerofs-ts', ['-q', '-E', 'noinline_data', b, src]).status).toBe(0);
-    fscks(a);
-    fscks(b);
+    await fscks(a);
+    await fscks(b);
     expect(dumpPath(a, '/small').layout).toBe(2);
     expect(dumpPath(a, '/mixed').layout).toBe(2);
     expect(dumpPath(a, '/exact').layout).toBe(0);
@@ -142,7 +149,7 @@ describe('data layouts', () => {
       await writeErofs(tree, out, { chunkSize });
       expect(statSync(out).blocks * 512).toBeLessThan(64 << 20); // holes cost nothing on the host
       expect(dumpPath(out, '/huge').layout).toBe(chunkSize ? 4 : 0);
-      fscks(out);
+      await fscks(out);
       await mountedEqualsTree(out, tree);
       rmSync(out);
     }
@@ -167,7 +174,7 @@ describe('mkerofs-ts options', () => {
     const info = JSON.parse(r.stdout) as { inodes: number; uuid: string };
     expect(info.uuid).toBe('01234567-89ab-cdef-0123-456789abcdef');
     expect(info.inodes).toBe(6);
-    fscks(a);
+    await fscks(a);
     expect(dumpSuper(a).UUID).toBe('01234567-89ab-cdef-0123-456789abcdef');
     expect(readFileSync(a).subarray(1024 + 64, 1024 + 71).toString()).toBe('sandbox');
     const b = img();
@@ -181,14 +188,14 @@ describe('mkerofs-ts options', () => {
     }
   });
 
-  it('takes IMAGE and SOURCE names that look like numbers as the names they are (erofs-ts too)', () => {
+  it('takes IMAGE and SOURCE names that look like numbers as the names they are (erofs-ts too)', async () => {
     const cwd = join(dir, 'numeric');
     mkdirSync(join(cwd, '1.0'), { recursive: true });
     writeFileSync(join(cwd, '1.0', '0x10'), 'in 1.0');
     const r = cli('mkerofs-ts', ['-q', '007', '1.0'], { cwd });
     expect(r.status, r.stderr).toBe(0);
     expect(readdirSync(cwd).sort()).toEqual(['007', '1.0']);
-    fscks(join(cwd, '007'));
+    await fscks(join(cwd, '007'));
     expect(cli('erofs-ts', ['cat', '007', '0x10'], { cwd }).stdout).toBe('in 1.0');
   });
 
@@ -201,7 +208,7 @@ describe('mkerofs-ts options', () => {
     const a = img();
     const r = cli('mkerofs-ts', ['-q', a, join(root, 'current')]);
     expect(r.status, r.stderr).toBe(0);
-    fscks(a);
+    await fscks(a);
     if (!canMount()) return;
     await withErofsMount(a, (mnt) => {
       expect(readFileSync(join(mnt, 'f'), 'utf8')).toBe('data');
@@ -221,7 +228,7 @@ describe('mkerofs-ts options', () => {
       const out = img();
       const r = cli('mkerofs-ts', ['-q', ...flags, out, src]);
       expect(r.status, r.stderr).toBe(0);
-      fscks(out);
+      await fscks(out);
       if (canMount()) await withErofsMount(out, check);
     }
   });
@@ -237,7 +244,7 @@ describe('streaming', () => {
       const out = img();
       const r = cli('mkerofs-ts', ['--tar', '-q', out, '-'], { input: packed });
       expect(r.status, r.stderr).toBe(0);
-      fscks(out);
+      await fscks(out);
       if (canMount()) await withErofsMount(out, (m) => expect(readFileSync(join(m, 'sub/keep'), 'utf8')).toBe('keep'));
     }
     const big = join(dir, 'big.bin');
@@ -256,7 +263,7 @@ describe('streaming', () => {
     const peakKiB = Number(time.stderr.trim().split('\n').pop());
     // 300 MiB of file data through the writer: peak RSS stays far below the data size.
     expect(peakKiB).toBeLessThan(150 * 1024);
-    fscks(out2);
+    await fscks(out2);
     rmSync(big);
     rmSync(bigTar);
   });
@@ -279,7 +286,7 @@ describe('OCI whiteouts (--ovl-whiteouts / --aufs)', () => {
     expect(cli('mkerofs-ts', ['-q', '--tar', lower, lowerTar]).status).toBe(0);
     const r = cli('mkerofs-ts', ['-q', '--tar', '--aufs', upper, upperTar]);
     expect(r.status, r.stderr).toBe(0);
-    fscks(upper);
+    await fscks(upper);
     if (!canMount()) return;
     await withErofsMount(upper, (m) => {
       const wh = lstatSync(join(m, 'gone'));

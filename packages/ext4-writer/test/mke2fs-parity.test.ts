@@ -72,6 +72,9 @@ async function compare(c: Case, name: string): Promise<void> {
   args.push(...(c.mke2fs ?? []), theirs, `${Math.floor(c.size / 1024)}k`);
   const m = run('mke2fs', args, { env: { E2FSPROGS_FAKE_TIME: String(TIME), MKE2FS_CONFIG: '/etc/mke2fs.conf' } });
   expect(m.status, `mke2fs ${args.join(' ')}: ${m.stdout}${m.stderr}`).toBe(0);
+  // Each step below is synchronous and long on TiB images: between them the worker answers
+  // vitest (its RPC gives up after 60 s of silence).
+  await yieldToEventLoop();
 
   const header = dumpe2fsHeader(ours);
   const bs = Number(header.get('Block size'));
@@ -87,6 +90,7 @@ async function compare(c: Case, name: string): Promise<void> {
     ignore.push([at + 0x178, at + 0x180], [at + 0x3fc, at + 0x400]);
   }
   expect(differingOffsets(ours, theirs, ignore), `${name}: ours vs mke2fs ${args.join(' ')}`).toEqual([]);
+  await yieldToEventLoop();
   expect(e2fsckProblems(ours)).toBeUndefined();
   rmSync(ours, { force: true });
   rmSync(theirs, { force: true });
