@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// Bundles each command line (and fsmerge's layer worker) into one file under packages/<pkg>/bundle/,
-// from the ES modules `tsc -b` wrote to dist/; the committed launcher in packages/<pkg>/bin/ (the
-// package's `bin` entry) runs it. The ES module loader spends tens of milliseconds resolving and
-// reading the ~70 modules a command imports (yargs alone is 30); one file loads in a fraction of
-// that, on every run and in every worker thread. bundle/ keeps dist/'s relative layout,
-// so `../package.json` (the version) and `./layer-worker.js` (the worker) resolve the same way.
+// Bundles each command line (and the worker threads of mkerofs-ts and fsmerge) into one file
+// under packages/<pkg>/bundle/, from the ES modules `tsc -b` wrote to dist/; the committed
+// launcher in packages/<pkg>/bin/ (the package's `bin` entry) runs it. The ES module loader spends
+// tens of milliseconds resolving and reading the ~70 modules a command imports (yargs alone is
+// 30); one file loads in a fraction of that, on every run and in every worker thread. bundle/
+// keeps dist/'s relative layout, so `../package.json` (the version) and the workers
+// (`./layer-worker.js`, `./compress-worker.js`) resolve the same way.
 // Usage: node tools/bundle.mjs   (run by `npm run build`, `npm test` and `npm run demo` after tsc)
 import { build } from 'esbuild';
 import { readFileSync } from 'node:fs';
@@ -15,7 +16,7 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 
 /** Per package: the dist/ modules to bundle (entry points of the bin and of worker threads). */
 const entries = {
-  'erofs-writer': ['cli.js', 'bin.cjs'],
+  'erofs-writer': ['cli.js', 'bin.cjs', 'compress-worker.js'],
   'erofs-reader': ['cli.js'],
   'ext4-writer': ['cli.js'],
   vmdk: ['cli.js'],

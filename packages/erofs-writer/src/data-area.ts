@@ -120,6 +120,27 @@ export interface Placement {
   tail?: { offset: number; length: number };
   /** Chunk mode: log2 chunk size and, per chunk, 1 when it holds data (else it is a hole). */
   chunks?: { bits: number; present: Uint8Array };
+  /** A compressed file: its pclusters start at blkaddr and take `blocks` blocks. */
+  z?: ZPlacement;
+}
+
+/** Where a compressed file's data and indexes are (what the metadata pass needs of it). */
+export interface ZPlacement {
+  /** Blocks its pclusters take (the inode's compressed_blocks). */
+  blocks: number;
+  /** Block of its first pcluster: the base compact indexes count from. */
+  blkaddr: number;
+  /** Its full lcluster indexes (encodeFullIndexes) parked in the scratch file. */
+  index: { offset: number; length: number };
+  /** h_advise. */
+  advise: number;
+  /** Full indexes on disk (else compact). */
+  full: boolean;
+  /** The tail-packed pcluster parked in the scratch file. */
+  inline?: { offset: number; length: number };
+  /** Where its tail (or, wholeFragment, all of it) is in the packed inode. */
+  fragmentoff?: number;
+  wholeFragment?: boolean;
 }
 
 export interface SinkMode {

@@ -1,2 +1,4 @@
+export type { CompressionAlgorithm, CompressionOptions } from './compression.js';
+export { compressionAlgorithms, parseCompressionSpec } from './compression.js';
 export type { ErofsOptions, ErofsResult, TarOptions, TarResult } from './writer.js';
 export { checkErofsOptions, writeErofs, writeErofsFromTar, writeErofsFromTarEntries } from './writer.js';

@@ -1,19 +1,26 @@
-import type { ByteString, DirInode, FileData, FsTree, ImageDevice, Inode } from '@fstools/fstree';
+import type { ByteString, DirInode, FileData, FileInode, FsTree, ImageDevice, Inode } from '@fstools/fstree';
 import { bytesOf, displayName, EntryError, fileTypeCode, fullMode, sortedNames, splitTime } from '@fstools/fstree';
 import type { ChunkRef } from './chunk.js';
 import { chunkEntrySize, chunkFormat, encodeChunks, HOLE } from './chunk.js';
 import {
   EROFS_INODE_CHUNK_BASED,
+  EROFS_INODE_COMPRESSED_COMPACT,
+  EROFS_INODE_COMPRESSED_FULL,
   EROFS_INODE_FLAT_INLINE,
   EROFS_INODE_FLAT_PLAIN,
   EROFS_ISLOTBITS,
   EROFS_ROOT_NID_MAX,
   EROFS_XATTR_IBODY_HEADER_SIZE,
+  Z_EROFS_ADVISE_BIG_PCLUSTER_1,
+  Z_EROFS_ADVISE_COMPACTED_2B,
+  Z_EROFS_LEGACY_MAP_HEADER_SIZE,
+  Z_EROFS_MAP_HEADER_SIZE,
 } from './constants.js';
-import type { Placement } from './data-area.js';
+import type { Placement, ZPlacement } from './data-area.js';
 import type { DirentSource } from './dirent.js';
 import { dirBlockBytes, encodeDirBlock, splitDirBlocks } from './dirent.js';
 import { encodeInode, encodeRdev, fitsCompact, inodeSize } from './inode.js';
+import { compactIndexSize, encodeCompactIndexes, encodeMapHeader, encodeWholeFragmentHeader, fullIndexSize, lclusterCount } from './lcluster-index.js';
 import { MetaPacker } from './meta-packer.js';
 import type { ScratchFile } from './scratch-file.js';
 import type { RegionWriter } from './region-writer.js';
@@ -34,6 +41,10 @@ export interface LayoutOptions {
   epoch?: bigint;
   /** The owner and mtime an inode is stored with (after --all-root, -T clamping and the like). */
   stored: (inode: Inode) => Stored;
+  /** The algorithm (Z_EROFS_COMPRESSION_*) compressed files' map headers name. */
+  algorithm?: number;
+  /** The packed inode (-E fragments): a regular file no directory names, owned by root, last. */
+  packed?: FileInode;
 }
 
 export interface Stored {
@@ -60,6 +71,8 @@ interface Node {
   i_u: number;
   tail?: Tail;
   chunks?: { refs: ChunkRef[]; indexes: boolean };
+  /** A compressed file. */
+  z?: ZPlacement;
   /** Directory: entries (names sorted, "." and ".." included) and where each block's entries start (splitDirBlocks). */
   dir?: { names: ByteString[]; starts: number[] };
   /** Blocks of this inode's content stored outside the data pass (directory and symlink blocks). */
@@ -82,6 +95,8 @@ export class Layout {
   readonly metaBlkaddr: number;
   readonly totalBlocks: number;
   readonly rootNid: number;
+  /** The packed inode's nid (0: none). */
+  readonly packedNid: number;
   readonly epoch: bigint;
   usesChunks = false;
   /** Whether any inode has xattrs (the name filter feature is then set). */
@@ -121,6 +136,11 @@ export class Layout {
       for (const name of names) add(dir.entries.get(name)!, node, name);
     }
     this.epoch = opts.epoch ?? commonMtime(this.nodes);
+    if (opts.packed) {
+      const node: Node = { inode: opts.packed, st: { uid: 0, gid: 0, mtime: this.epoch }, name: '', parent: undefined, nlink: 1, extended: false, ibody: NO_XATTRS, datalayout: EROFS_INODE_FLAT_PLAIN, i_size: 0, i_u: 0, recordOffset: 0, nid: 0 };
+      node.parent = node;
+      this.nodes.push(node);
+    }
     this.nodeIndex = byInode;
     this.shared.seal();
 
@@ -146,11 +166,12 @@ export class Layout {
     const packer = new MetaPacker(opts.blockSize, 32);
     for (const node of this.nodes) {
       const head = inodeSize(node.extended);
-      node.recordOffset = packer.place(this.recordSize(node), node.tail !== undefined, head);
+      node.recordOffset = packer.place(this.recordSize(node), node.tail !== undefined, head, node.z?.inline?.length ?? 0);
       node.nid = node.recordOffset >> EROFS_ISLOTBITS;
     }
     this.metaBytes = packer.size();
     this.rootNid = this.nodes[0]!.nid;
+    this.packedNid = opts.packed ? this.nodes[this.nodes.length - 1]!.nid : 0;
     if (this.rootNid > EROFS_ROOT_NID_MAX) throw new Error('root inode outside the first 2 MiB of metadata');
     // The metadata ends the image. fsck.erofs before 1.8 reads an xattr ibody header after every
     // inode, xattrs or not (erofs_verify_xattr), and calls an image whose last inode ends within
@@ -173,7 +194,11 @@ export class Layout {
         }
         const p = this.placements.get(inode.data);
         if (!p) throw new Error('regular file without placed data');
-        if (p.chunks) {
+        if (p.z) {
+          node.datalayout = p.z.full ? EROFS_INODE_COMPRESSED_FULL : EROFS_INODE_COMPRESSED_COMPACT;
+          node.z = p.z;
+          node.i_u = p.z.blocks; // compressed_blocks
+        } else if (p.chunks) {
           let next = p.blkaddr;
           const per = 2 ** p.chunks.bits / bs;
           const refs = [...p.chunks.present].map((present) => {
@@ -268,6 +293,10 @@ export class Layout {
 
   private recordSize(node: Node): number {
     const head = inodeSize(node.extended) + node.ibody.length;
+    if (node.z) {
+      const z = zRecord(node.z, head, node.i_size, this.opts.blkszbits);
+      return z.headerAt + z.indexSize + (node.z.inline?.length ?? 0);
+    }
     if (node.chunks) {
       const unit = chunkEntrySize(node.chunks.indexes);
       return Math.ceil(head / unit) * unit + node.chunks.refs.length * unit;
@@ -319,7 +348,9 @@ export class Layout {
       );
       const contentAt = inodeSize(node.extended) + node.ibody.length;
       node.ibody.copy(buf, at + inodeSize(node.extended));
-      if (node.chunks) {
+      if (node.z) {
+        this.emitZ(node, scratch, buf, at, contentAt);
+      } else if (node.chunks) {
         // Chunk indexes start at the next multiple of their size within the record.
         const unit = chunkEntrySize(node.chunks.indexes);
         encodeChunks(node.chunks.refs, node.chunks.indexes, buf, at + Math.ceil(contentAt / unit) * unit);
@@ -332,6 +363,26 @@ export class Layout {
       }
     }
     w.flush();
+  }
+
+  /**
+   * A compressed file's map header, lcluster indexes (full ones as parked, or converted to compact
+   * now that the record's alignment is known) and tail-packed pcluster, after its inode and xattrs.
+   */
+  private emitZ(node: Node, scratch: ScratchFile, buf: Buffer, at: number, head: number): void {
+    const z = node.z!;
+    const r = zRecord(z, head, node.i_size, this.opts.blkszbits);
+    if (z.wholeFragment) return encodeWholeFragmentHeader(z.fragmentoff!, buf, at + r.headerAt);
+    const inline = z.inline?.length ?? 0;
+    encodeMapHeader({ h_fragmentoff: z.fragmentoff, h_idata_size: inline, h_advise: z.advise, algorithm: this.opts.algorithm ?? 0, h_clusterbits: 0 }, buf, at + r.headerAt);
+    const full = scratch.read(z.index.offset, z.index.length);
+    if (z.full) {
+      full.copy(buf, at + r.headerAt + Z_EROFS_LEGACY_MAP_HEADER_SIZE);
+    } else {
+      const opts = { lclusterbits: this.opts.blkszbits, bigPcluster: (z.advise & Z_EROFS_ADVISE_BIG_PCLUSTER_1) !== 0, c2b: (z.advise & Z_EROFS_ADVISE_COMPACTED_2B) !== 0, blkaddr: z.blkaddr, ebase: r.headerAt + Z_EROFS_MAP_HEADER_SIZE };
+      encodeCompactIndexes(full, opts, buf, at + opts.ebase);
+    }
+    if (z.inline) scratch.read(z.inline.offset, z.inline.length).copy(buf, at + r.headerAt + r.indexSize);
   }
 
   /** Blocks of a directory or symlink stored apart from its inode, at byte `at` of `buf`. */
@@ -399,6 +450,19 @@ function pathOf(node: Node): string {
   const parts: ByteString[] = [];
   for (let n = node; n.parent !== n; n = n.parent!) parts.push(n.name);
   return displayName(parts.reverse().join('/')) || '/';
+}
+
+/**
+ * Where a compressed file's map header goes in its record (the inode and xattrs end rounded up to
+ * 8) and how many bytes header and indexes take there.
+ */
+function zRecord(z: ZPlacement, head: number, size: number, blkszbits: number): { headerAt: number; indexSize: number } {
+  const headerAt = Math.ceil(head / 8) * 8;
+  // A file wholly in the packed inode has the header and 8 reserved bytes, as mkfs.erofs writes it.
+  if (z.wholeFragment) return { headerAt, indexSize: Z_EROFS_LEGACY_MAP_HEADER_SIZE };
+  const totalidx = lclusterCount(size, blkszbits);
+  const indexSize = z.full ? fullIndexSize(totalidx) : compactIndexSize(totalidx, headerAt + Z_EROFS_MAP_HEADER_SIZE, (z.advise & Z_EROFS_ADVISE_COMPACTED_2B) !== 0);
+  return { headerAt, indexSize };
 }
 
 function tailLength(tail: Tail): number {

@@ -2,8 +2,9 @@
  * Places inode records in the metadata area. Records start 32-byte aligned (nids count 32-byte
  * slots). A record carrying inline tail data must sit wholly inside one block, since the kernel
  * refuses inline data that crosses a block boundary, and no inode header may straddle one; other
- * records (long xattr or chunk arrays) may run on across blocks. Padding gaps left before a
- * record are reused by later records that fit them (first fit), so inlining costs little space.
+ * records (long xattr, chunk or lcluster index arrays) may run on across blocks, a compressed
+ * file's tail-packed pcluster at their end staying inside one. Padding gaps left before a record
+ * are reused by later records that fit them (first fit), so inlining costs little space.
  */
 export class MetaPacker {
   private end = 0;
@@ -17,10 +18,14 @@ export class MetaPacker {
     this.end = reserved;
   }
 
-  /** Places a record of `size` bytes; `oneBlock` when it must not cross a block boundary. Returns its offset. */
-  place(size: number, oneBlock: boolean, headerSize: number): number {
+  /**
+   * Places a record of `size` bytes; `oneBlock` when it must not cross a block boundary, else
+   * `tailBytes` when its last that many bytes must not. Returns its offset.
+   */
+  place(size: number, oneBlock: boolean, headerSize: number, tailBytes = 0): number {
     const span = align32(size);
-    const gap = this.gaps.findIndex((g) => g.end - g.start >= span && this.fits(g.start, size, oneBlock, headerSize));
+    const fits = (at: number): boolean => this.fits(at, size, oneBlock, headerSize) && (tailBytes === 0 || ((at + size - tailBytes) % this.blockSize) + tailBytes <= this.blockSize);
+    const gap = this.gaps.findIndex((g) => g.end - g.start >= span && fits(g.start));
     if (gap >= 0) {
       const g = this.gaps[gap]!;
       const at = g.start;
@@ -29,8 +34,11 @@ export class MetaPacker {
       return at;
     }
     let at = this.end;
-    if (!this.fits(at, size, oneBlock, headerSize)) {
-      const next = Math.ceil((at + 1) / this.blockSize) * this.blockSize;
+    if (!fits(at)) {
+      let next = Math.ceil((at + 1) / this.blockSize) * this.blockSize;
+      // A tail that must stay in one block may need a start inside a block: the first slot that
+      // works (one exists within two blocks for tails up to a block less 64 bytes).
+      if (tailBytes > 0) for (next = at + 32; !fits(next); next += 32) if (next > at + 2 * this.blockSize) throw new Error(`no place for a record with a ${tailBytes}-byte inline tail`);
       this.addGap(at, next);
       at = next;
     }

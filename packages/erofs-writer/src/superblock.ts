@@ -15,10 +15,14 @@ export interface SuperBlock {
   uuid: Uint8Array;
   volume_name: Uint8Array;
   feature_incompat: number;
+  /** available_compr_algs with COMPR_CFGS, else lz4_max_distance (0 without compression). */
+  u1: number;
   extra_devices: number;
   devt_slotoff: number;
   xattr_prefix_count: number;
   xattr_prefix_start: number;
+  /** The packed inode's nid (-E fragments), 0 for none. */
+  packed_nid: number;
 }
 
 /** Writes the superblock into `head` (the image bytes from offset 0) at EROFS_SUPER_OFFSET. */
@@ -39,13 +43,13 @@ export function encodeSuperBlock(sb: SuperBlock, head: Buffer): void {
   head.set(sb.uuid.subarray(0, 16), EROFS_SUPER_OFFSET + 48);
   head.set(sb.volume_name.subarray(0, 16), EROFS_SUPER_OFFSET + 64);
   v.setUint32(80, sb.feature_incompat, true);
-  v.setUint16(84, 0, true); // available_compr_algs
+  v.setUint16(84, sb.u1, true);
   v.setUint16(86, sb.extra_devices, true);
   v.setUint16(88, sb.devt_slotoff, true);
   v.setUint8(90, 0); // dirblkbits: directory blocks are filesystem blocks
   v.setUint8(91, sb.xattr_prefix_count);
   v.setUint32(92, sb.xattr_prefix_start, true);
-  v.setBigUint64(96, 0n, true); // packed_nid
+  v.setBigUint64(96, BigInt(sb.packed_nid), true);
   v.setUint8(104, 0); // xattr_filter_reserved: 0 lets kernels use the name filter
 }
 

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import type { ByteString, FileData, FileInode, FsTree, ImageDevice, Inode, OwnerOptions, TarEntry, Xxh64 } from '@fstools/fstree';
-import { decompress, displayName, EntryError, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, treeFromTarEntries, uuidFromDigest, xxh } from '@fstools/fstree';
+import { decompress, displayName, EntryError, formatUuid, InputError, mapOwner, OutputFile, parseUuid, readTar, splitTime, tempBeside, treeFromTarEntries, uuidFromDigest, xxh } from '@fstools/fstree';
 import {
   EROFS_DEVT_SLOT_SIZE,
   EROFS_FEATURE_COMPAT_MTIME,
@@ -8,14 +9,26 @@ import {
   EROFS_FEATURE_COMPAT_XATTR_FILTER,
   EROFS_FEATURE_INCOMPAT_CHUNKED_FILE,
   EROFS_FEATURE_INCOMPAT_DEVICE_TABLE,
+  EROFS_FEATURE_INCOMPAT_FRAGMENTS,
   EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES,
+  EROFS_FEATURE_INCOMPAT_ZTAILPACKING,
   EROFS_SUPER_OFFSET,
   EROFS_SUPER_SIZE,
   EROFS_XATTR_IBODY_HEADER_SIZE,
 } from './constants.js';
+import { COMPR_CFGS_OFFSET, comprSuperblock } from './compr-cfgs.js';
+import type { ComprSuperblock } from './compr-cfgs.js';
+import { CompressPool } from './compress-pool.js';
+import type { DataSink } from './compress-queue.js';
+import { CompressQueue } from './compress-queue.js';
+import type { CompressionOptions } from './compression.js';
+import { compressionSetup } from './compression.js';
 import type { Placement } from './data-area.js';
 import { DataArea, FileSink } from './data-area.js';
+import { PclusterDedupe } from './dedupe.js';
 import { encodeDeviceTable } from './device-table.js';
+import type { CompressionSetup } from './encoders.js';
+import { PackedFile } from './fragments.js';
 import { inodeSize } from './inode.js';
 import { Layout } from './layout.js';
 import { Prefetcher } from './prefetch.js';
@@ -48,6 +61,13 @@ export interface ErofsOptions {
   xattrPrefixes?: string[];
   /** Ownership rewrites (--all-root, --force-uid, ...). */
   owners?: OwnerOptions;
+  /** Compress regular files (default: stored uncompressed). */
+  compression?: CompressionOptions;
+  /**
+   * Worker threads that compress (default: the CPU count; 0 compresses on the calling thread).
+   * The image is the same for every count.
+   */
+  workers?: number;
   /** Called after each regular file's data is written: files and data bytes so far. */
   progress?: (files: number, bytes: number) => void;
 }
@@ -94,17 +114,20 @@ export async function writeErofs(tree: FsTree, output: string, opts: ErofsOption
     const reader = new Prefetcher(files.map((f) => f.inode));
     try {
       for (const { inode, path } of files) {
-        const sink = b.sink(inode.size, inode.xattrs, path);
-        for await (const piece of await reader.take()) sink.push(piece);
-        b.placements.set(inode.data, sink.end());
+        const sink = b.sink(inode.data, inode.size, inode.xattrs, path);
+        for await (const piece of await reader.take()) {
+          const wait = sink.push(piece);
+          if (wait) await wait;
+        }
+        await sink.end();
       }
     } catch (err) {
       await reader.abandon();
       throw err;
     }
-    return b.finish(tree);
+    return await b.finish(tree);
   } catch (err) {
-    b.abort();
+    await b.abort();
     throw err;
   }
 }
@@ -130,22 +153,24 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
           for await (const piece of entry.body) void piece;
           return data;
         }
-        const sink = b.sink(entry.size, entry.xattrs, path);
-        for await (const piece of entry.body) sink.push(piece);
-        b.placements.set(data, sink.end());
+        const sink = b.sink(data, entry.size, entry.xattrs, path);
+        for await (const piece of entry.body) {
+          const wait = sink.push(piece);
+          if (wait) await wait;
+        }
+        await sink.end();
         return data;
       },
     });
-    return { ...b.finish(tree), tree, flatOffset: (data) => b.flatOffset(data) };
+    return { ...(await b.finish(tree)), tree, flatOffset: (data) => b.flatOffset(data) };
   } catch (err) {
-    b.abort();
+    await b.abort();
     throw err instanceof EntryError ? err.inArchive(archive) : err;
   }
 }
 
 /** Shared state of one image being written: output, data area, header geometry. */
 class ImageBuilder {
-  readonly placements = new Map<FileData, Placement>();
   private files = 0;
   private dataBytes = 0;
   private readonly started = process.hrtime.bigint();
@@ -156,6 +181,8 @@ class ImageBuilder {
     private readonly fingerprint: Xxh64 | undefined,
     private readonly geo: Geometry,
     private readonly opts: ErofsOptions,
+    private readonly compress: { queue: CompressQueue; pool: CompressPool } | undefined,
+    private readonly placements: Map<FileData, Placement>,
   ) {}
 
   static start(output: string, opts: ErofsOptions): ImageBuilder {
@@ -171,11 +198,45 @@ class ImageBuilder {
     // The data fingerprint only feeds the derived UUID: no need when one is given.
     const fingerprint = opts.uuid === undefined ? xxh.create64(0n) : undefined;
     const area = new DataArea(out, geo.blockSize, geo.headerBlocks, fingerprint);
-    return new ImageBuilder(out, scratch, area, fingerprint, geo, opts);
+    const placements = new Map<FileData, Placement>();
+    let compress: { queue: CompressQueue; pool: CompressPool } | undefined;
+    if (geo.compression) {
+      const { plan } = geo.compression;
+      let packed: PackedFile | undefined;
+      try {
+        packed = plan.fragments ? new PackedFile(output, geo.prefixesInPacked ? encodeLongPrefixes(geo.longPrefixes) : new Uint8Array(0)) : undefined;
+        // -E dedupe shares stretches while planning; -E fragments alone whole pclusters as they are committed.
+        const dedupe = plan.fragments && !plan.dedupe ? new PclusterDedupe() : undefined;
+        const pool = new CompressPool(geo.compression, opts.workers ?? availableParallelism(), plan.dedupe ? tempBeside(output, 'dedupe') : undefined);
+        compress = { pool, queue: new CompressQueue(geo.compression, pool, area, scratch, placements, packed, dedupe) };
+      } catch (err) {
+        packed?.close();
+        scratch.close();
+        out.discard();
+        throw err;
+      }
+    }
+    return new ImageBuilder(out, scratch, area, fingerprint, geo, opts, compress, placements);
   }
 
-  /** A sink for one regular file; its tail goes inline when the inode record will surely fit a block. */
-  sink(size: number, xattrs: Map<string, Uint8Array>, path: ByteString): FileSink {
+  /** A sink for one regular file's data (size > 0): compressed, or stored as flatSink lays it out. */
+  sink(data: FileData, size: number, xattrs: Map<string, Uint8Array>, path: ByteString): DataSink {
+    this.files++;
+    this.dataBytes += size;
+    this.opts.progress?.(this.files, this.dataBytes);
+    const flat = (): FileSink => this.flatSink(size, xattrs, path);
+    if (this.compress) return this.compress.queue.file(data, size, flat);
+    const sink = flat();
+    return {
+      push: (piece) => sink.push(piece),
+      end: () => {
+        this.placements.set(data, sink.end());
+      },
+    };
+  }
+
+  /** An uncompressed file's sink; its tail goes inline when the inode record will surely fit a block. */
+  private flatSink(size: number, xattrs: Map<string, Uint8Array>, path: ByteString): FileSink {
     const bs = this.geo.blockSize;
     // At most this many xattr bytes (none shared); the layout encodes them.
     let ibody = 0;
@@ -185,9 +246,6 @@ class ImageBuilder {
       for (const [name, value] of xattrs) ibody += xattrEntrySize(name, value, this.geo.longPrefixes, where);
     }
     const inlineTail = this.opts.inlineData !== false && inodeSize(true) + ibody + (size % bs) <= bs;
-    this.files++;
-    this.dataBytes += size;
-    this.opts.progress?.(this.files, this.dataBytes);
     return new FileSink(this.area, this.scratch, size, { inlineTail, chunkBits: this.geo.chunkBits });
   }
 
@@ -197,8 +255,24 @@ class ImageBuilder {
     return p && p.blocks > 0 && !p.tail && !p.chunks ? p.blkaddr * this.geo.blockSize : undefined;
   }
 
-  finish(tree: FsTree): ErofsResult {
+  async finish(tree: FsTree): Promise<ErofsResult> {
     const { blockSize: bs } = this.geo;
+    let packed: FileInode | undefined;
+    if (this.compress) {
+      const { queue, pool } = this.compress;
+      await queue.drain();
+      if (queue.packedFile && queue.packedFile.size > 0) {
+        // The packed inode is compressed like any file once the others are in (its own tails stay in it).
+        const content = queue.packedFile;
+        packed = { type: 'file', mode: 0o644, uid: 0, gid: 0, mtime: 0n, xattrs: new Map(), size: content.size, data: { kind: 'stored' } };
+        const sink = queue.file(packed.data, packed.size, () => this.flatSink(content.size, packed!.xattrs, ''), true);
+        for (const piece of content.pieces()) await sink.push(piece);
+        await sink.end();
+        await queue.drain();
+      }
+      queue.packedFile?.close();
+      await pool.close();
+    }
     this.area.flush();
     const dataEnd = this.area.next;
     const limit = this.opts.timestamp === undefined ? undefined : this.opts.timestamp * 1_000_000_000n;
@@ -208,7 +282,8 @@ class ImageBuilder {
       return { uid, gid, mtime: limit !== undefined && inode.mtime > limit ? limit : inode.mtime };
     };
     const devices = this.opts.devices ?? [];
-    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored }, dataEnd);
+    const algorithm = this.geo.compression?.id;
+    const layout = new Layout(tree, this.placements, { blockSize: bs, blkszbits: this.geo.blkszbits, devices, longPrefixes: this.geo.longPrefixes, epoch: limit, stored, algorithm, packed }, dataEnd);
     const metaHash = createHash('sha256');
     layout.emit(new RegionWriter(this.out, metaHash), this.scratch);
     this.scratch.close();
@@ -220,8 +295,10 @@ class ImageBuilder {
       mapped += d.blocks;
       return slot;
     });
+    const zsb = this.geo.comprSb;
+    zsb?.cfgs.copy(head, COMPR_CFGS_OFFSET);
     encodeDeviceTable(slots).copy(head, this.geo.devtSlotoff * EROFS_DEVT_SLOT_SIZE);
-    encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
+    if (!this.geo.prefixesInPacked) encodeLongPrefixes(this.geo.longPrefixes).copy(head, this.geo.prefixStart);
     const uuid = this.opts.uuid !== undefined ? uuidOption(this.opts.uuid) : deriveUuid(this.fingerprint!.digest(), metaHash.digest(), this.geo);
     const built = splitTime(layout.epoch);
     encodeSuperBlock(
@@ -240,11 +317,17 @@ class ImageBuilder {
         feature_incompat:
           (layout.usesChunks ? EROFS_FEATURE_INCOMPAT_CHUNKED_FILE : 0) |
           (devices.length > 0 ? EROFS_FEATURE_INCOMPAT_DEVICE_TABLE : 0) |
-          (this.geo.longPrefixes.length > 0 ? EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES : 0),
+          (this.geo.longPrefixes.length > 0 ? EROFS_FEATURE_INCOMPAT_XATTR_PREFIXES : 0) |
+          (zsb?.feature_incompat ?? 0) |
+          (this.compress?.queue.used.inline ? EROFS_FEATURE_INCOMPAT_ZTAILPACKING : 0) |
+          (packed || this.compress?.queue.used.dedupe ? EROFS_FEATURE_INCOMPAT_FRAGMENTS : 0),
+        u1: zsb?.u1 ?? 0,
         extra_devices: devices.length,
         devt_slotoff: devices.length > 0 ? this.geo.devtSlotoff : 0,
         xattr_prefix_count: this.geo.longPrefixes.length,
-        xattr_prefix_start: this.geo.longPrefixes.length > 0 ? this.geo.prefixStart / 4 : 0,
+        // In the packed inode they start it.
+        xattr_prefix_start: this.geo.longPrefixes.length > 0 && !this.geo.prefixesInPacked ? this.geo.prefixStart / 4 : 0,
+        packed_nid: layout.packedNid,
       },
       head,
     );
@@ -261,7 +344,9 @@ class ImageBuilder {
     };
   }
 
-  abort(): void {
+  async abort(): Promise<void> {
+    await this.compress?.pool.close();
+    this.compress?.queue.packedFile?.close();
     this.out.discard();
     try {
       this.scratch.close();
@@ -278,8 +363,13 @@ interface Geometry {
   longPrefixes: LongPrefix[];
   devtSlotoff: number;
   prefixStart: number;
-  /** Blocks before the data area: boot area, superblock, device table, long prefixes. */
+  /** Blocks before the data area: boot area, superblock, compression configurations, device table, long prefixes. */
   headerBlocks: number;
+  compression: CompressionSetup | undefined;
+  /** With fragments the kernel reads long xattr prefixes from the packed inode: they go there. */
+  prefixesInPacked: boolean;
+  /** The superblock's compression fields and the configuration records after it. */
+  comprSb: ComprSuperblock | undefined;
 }
 
 /** Throws an InputError naming the option when options are invalid (before any work is done). */
@@ -303,10 +393,15 @@ function geometry(opts: ErofsOptions): Geometry {
   if (opts.uuid !== undefined) uuidOption(opts.uuid);
   const longPrefixes = parseLongPrefixes(opts.xattrPrefixes ?? []);
   const devices = opts.devices ?? [];
-  const devtSlotoff = (EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE) / EROFS_DEVT_SLOT_SIZE;
+  if (opts.workers !== undefined && (!Number.isInteger(opts.workers) || opts.workers < 0)) throw new InputError('--workers', `${opts.workers} is not a whole number of threads`);
+  const compression = opts.compression ? compressionSetup(opts.compression, blockSize) : undefined;
+  const comprSb = compression ? comprSuperblock({ algorithm: compression.id, dictSize: compression.dictSize, maxPclusterBlocks: compression.plan.pclusterSize / blockSize }) : undefined;
+  // The compression configuration records follow the superblock; the device table the records.
+  const devtSlotoff = Math.ceil((EROFS_SUPER_OFFSET + EROFS_SUPER_SIZE + (comprSb?.cfgs.length ?? 0)) / EROFS_DEVT_SLOT_SIZE);
   const prefixStart = devtSlotoff * EROFS_DEVT_SLOT_SIZE + devices.length * EROFS_DEVT_SLOT_SIZE;
-  const headerEnd = Math.max(checksummedEnd(blockSize), prefixStart + encodeLongPrefixes(longPrefixes).length);
-  return { blockSize, blkszbits, chunkBits, longPrefixes, devtSlotoff, prefixStart, headerBlocks: Math.ceil(headerEnd / blockSize) };
+  const prefixesInPacked = compression?.plan.fragments === true && longPrefixes.length > 0;
+  const headerEnd = Math.max(checksummedEnd(blockSize), prefixStart + (prefixesInPacked ? 0 : encodeLongPrefixes(longPrefixes).length));
+  return { blockSize, blkszbits, chunkBits, longPrefixes, devtSlotoff, prefixStart, headerBlocks: Math.ceil(headerEnd / blockSize), compression, prefixesInPacked, comprSb };
 }
 
 function uuidOption(text: string): Uint8Array {
@@ -320,7 +415,7 @@ function deriveUuid(dataDigest: bigint, metaDigest: Buffer, geo: Geometry): Uint
   const h = createHash('sha256');
   h.update(dataDigest.toString(16));
   h.update(metaDigest);
-  h.update(JSON.stringify({ bs: geo.blockSize, chunk: geo.chunkBits }));
+  h.update(JSON.stringify({ bs: geo.blockSize, chunk: geo.chunkBits, z: geo.compression && { a: geo.compression.algorithm, l: geo.compression.level, p: geo.compression.plan } }));
   return uuidFromDigest(h.digest());
 }
 

@@ -36,7 +36,7 @@ describe('superblock (struct erofs_super_block)', () => {
       {
         feature_compat: 0x7, blkszbits: 12, root_nid: 0x1234, inos: 99n, build_time: 1700000000n, build_time_nsec: 5,
         blocks: 77, meta_blkaddr: 70, xattr_blkaddr: 69, uuid: new Uint8Array(16).fill(0xab), volume_name: new Uint8Array(16).fill(0x41),
-        feature_incompat: 0x4c, extra_devices: 3, devt_slotoff: 9, xattr_prefix_count: 2, xattr_prefix_start: 0x200,
+        feature_incompat: 0x4c, u1: 0xfffe, extra_devices: 3, devt_slotoff: 9, xattr_prefix_count: 2, xattr_prefix_start: 0x200, packed_nid: 0x123456789,
       },
       head,
     );
@@ -51,9 +51,9 @@ describe('superblock (struct erofs_super_block)', () => {
     expect([sb.readUInt32LE(36), sb.readUInt32LE(40), sb.readUInt32LE(44)]).toEqual([77, 70, 69]);
     expect(sb[48]).toBe(0xab);
     expect(sb[64]).toBe(0x41);
-    expect(sb.readUInt32LE(80)).toBe(0x4c);
+    expect([sb.readUInt32LE(80), sb.readUInt16LE(84)]).toEqual([0x4c, 0xfffe]);
     expect([sb.readUInt16LE(86), sb.readUInt16LE(88), sb[90], sb[91], sb.readUInt32LE(92)]).toEqual([3, 9, 0, 2, 0x200]);
-    expect(sb.readBigUInt64LE(96)).toBe(0n);
+    expect(sb.readBigUInt64LE(96)).toBe(0x123456789n);
   });
 });
 
