@@ -82,9 +82,12 @@ export function decodePcluster(ext: Extract<FileExtent, { kind: 'compressed' }>,
   const { blockSize } = ctx;
   if (fmt.kind === 'shifted') return input.subarray(0, ext.length);
   if (fmt.kind === 'interlaced') {
-    const head = Math.min(blockSize - (ext.offset % blockSize), ext.length);
+    // The rotation is the distance to the block boundary even when the extent ends before it:
+    // a short extent's bytes then sit in the middle of the stored block, not at its end.
+    const rot = blockSize - (ext.offset % blockSize);
+    const head = Math.min(rot, ext.length);
     const data = new Uint8Array(ext.length);
-    data.set(input.subarray(input.length - head));
+    data.set(input.subarray(input.length - rot, input.length - rot + head));
     data.set(input.subarray(0, ext.length - head), head);
     return data;
   }

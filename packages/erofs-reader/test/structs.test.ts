@@ -264,6 +264,9 @@ describe('pcluster decoding', () => {
     expect(Buffer.from(decodePcluster(ext({ kind: 'shifted' } as never, 0, 5), input, ctx(4), fail, {})).toString()).toBe('CDEFG');
     // Extent starts 2 bytes before a 4-byte block boundary: those 2 bytes are stored last.
     expect(Buffer.from(decodePcluster(ext({ kind: 'interlaced' } as never, 6, 8), input, ctx(4), fail, {})).toString()).toBe('ABCDEFGH');
+    // A 2-byte extent 3 bytes before the boundary: its bytes stay where the rotation put them,
+    // 3 bytes from the block's end (kernel: pi = inputsize - (bs - pageofs_out % bs)).
+    expect(Buffer.from(decodePcluster(ext({ kind: 'interlaced' } as never, 5, 2), Buffer.from('wxyz'), ctx(4), fail, {})).toString()).toBe('xy');
   });
   it('encoded: zero padding stripped, LZ4 decoded, unknown algorithms typed', () => {
     const input = Uint8Array.from([0, 0, 0x35, 0x61, 0x62, 0x63, 3, 0, 0x10, 0x21]);
