@@ -14,13 +14,17 @@ import { fileURLToPath } from 'node:url';
 
 const repo = fileURLToPath(new URL('..', import.meta.url));
 
-/** Per package: the dist/ modules to bundle (entry points of the bin and of worker threads). */
+/**
+ * Per package: the dist/ modules to bundle (entry points of the bin and of worker threads).
+ * `pkg:file` takes another package's module: fsmerge --standalone -z starts erofs-writer's
+ * compression workers from its own bundle, where they are looked up beside cli.js.
+ */
 const entries = {
   'erofs-writer': ['cli.js', 'bin.cjs', 'compress-worker.js'],
   'erofs-reader': ['cli.js'],
   'ext4-writer': ['cli.js'],
   vmdk: ['cli.js'],
-  'oci-fsmerge': ['cli.js', 'layer-worker.js'],
+  'oci-fsmerge': ['cli.js', 'layer-worker.js', 'erofs-writer:compress-worker.js'],
   boot: ['cli.js'],
 };
 
@@ -39,10 +43,11 @@ const requireShim = "import { createRequire as __createRequire } from 'node:modu
 
 await Promise.all(
   Object.entries(entries).flatMap(([pkg, files]) =>
-    files.map((file) => {
+    files.map((spec) => {
+      const [from, file] = spec.includes(':') ? spec.split(':') : [pkg, spec];
       const esm = file.endsWith('.js');
       return build({
-        entryPoints: [join(repo, 'packages', pkg, 'dist', file)],
+        entryPoints: [join(repo, 'packages', from, 'dist', file)],
         outfile: join(repo, 'packages', pkg, 'bundle', file),
         bundle: true,
         platform: 'node',

@@ -22,6 +22,18 @@ export function list(v: unknown): string[] {
   return v === undefined ? [] : ([] as unknown[]).concat(v).map(String);
 }
 
+/**
+ * Splits short options written joined to their value, as getopt takes them (`-zlz4hc`,
+ * `-C65536`, `-b4096`), into option and value for yargs, which would read them as a cluster of
+ * one-letter flags. `letters` are the short options that take a value.
+ */
+export function splitJoinedShort(argv: string[], letters: string): string[] {
+  return argv.flatMap((a) => {
+    if (a.length < 3 || a[0] !== '-' || a[1] === '-' || !letters.includes(a[1]!)) return [a];
+    return [a.slice(0, 2), a.slice(2)];
+  });
+}
+
 export type Parsed<T> = { args: ArgumentsCamelCase<T> } | { exit: 0 | 2 };
 
 /**

@@ -1,26 +1,21 @@
 #!/usr/bin/env node
-import { buildTime, hostXattrs, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, usage, xattrsOff } from '@fstools/cli-kit';
+import { buildTime, hostXattrs, list, packageVersion, parseArgs, parseSize, parseWhole, progressLine, runCli, splitJoinedShort, usage, xattrsOff } from '@fstools/cli-kit';
 import type { HostXattrs } from '@fstools/cli-kit';
 import { checkOutputs, fileChunks, InputError, joinPath, splitPath, treeFromDirectory, utf8 } from '@fstools/fstree';
 import type { ByteString } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import type { CompressionOptions } from './compression.js';
-import { compressionAlgorithms, parseCompressionSpec } from './compression.js';
+import { compressionFromArgs, compressionOptionHelp } from './compression-args.js';
 import type { ErofsOptions, ErofsResult } from './writer.js';
 import { checkErofsOptions, writeErofs, writeErofsFromTar } from './writer.js';
 
 /** yargs reads a lone "-" as a flag; it stands for stdin here, so it travels under another name. */
 const STDIN = '\u0000stdin';
-/**
- * Short options that take a value, which mkfs.erofs users write joined to it (-zlz4hc,9, -C65536,
- * -Eztailpacking): yargs would read those as groups of one-letter flags, so they are split first.
- */
-const JOINED = /^-([bULTEzCx])(.+)$/;
 
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv.flatMap((a) => (a === '-' ? [STDIN] : JOINED.test(a) ? a.match(JOINED)!.slice(1).map((p, i) => (i ? p : `-${p}`)) : [a])))
+  const help = compressionOptionHelp(['noinline_data']);
+  const parser = yargs(splitJoinedShort(argv, 'bULTEzCx').map((a) => (a === '-' ? STDIN : a)))
     .scriptName('mkerofs-ts')
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
     .command('$0 <image> <source>', false)
@@ -29,10 +24,10 @@ async function main(argv: string[]): Promise<number> {
     .option('U', { type: 'string', describe: 'volume UUID (default: derived from the content)' })
     .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
     .option('T', { type: 'string', describe: 'build time in UNIX seconds; later mtimes are clamped to it (default: $SOURCE_DATE_EPOCH)' })
-    .option('z', { type: 'string', describe: `compress regular files: ALG[,level=N] with ALG ${compressionAlgorithms.join(', ')} (levels: lz4hc 1-12, default 9; deflate 0-9, default 1; zstd 1-22, default 3); what does not shrink by a block stays uncompressed` })
-    .option('C', { type: 'string', describe: 'with -z: largest physical cluster in bytes, a multiple of the block size up to 1M (default one block)' })
-    .option('E', { type: 'string', describe: 'extended options, comma separated: noinline_data; with -z also ztailpacking, fragments, all-fragments, dedupe' })
-    .option('workers', { type: 'string', describe: 'with -z: threads that compress (default: the CPU count); the image is the same for any number' })
+    .option('z', { type: 'string', describe: help.z })
+    .option('C', { type: 'string', describe: help.C })
+    .option('E', { type: 'string', describe: help.E })
+    .option('workers', { type: 'string', describe: help.workers })
     .option('chunksize', { type: 'string', describe: 'chunk-based files with this chunk size (power of two >= block size, K/M/G suffixes); zero chunks become holes' })
     .option('all-root', { type: 'boolean', describe: 'make all files owned by root' })
     .option('force-uid', { type: 'string', describe: 'set all file uids to UID' })
@@ -101,27 +96,10 @@ function optionsFrom(args: Args): ErofsOptions {
   if (args.U !== undefined) opts.uuid = args.U as string;
   if (args.L !== undefined) opts.label = args.L as string;
   opts.timestamp = buildTime(args.T as string | undefined);
-  const z: Partial<CompressionOptions> = {};
-  const needsZ: string[] = [];
-  for (const e of list(args.E).flatMap((x) => x.split(','))) {
-    if (e === 'noinline_data') opts.inlineData = false;
-    else if (e === 'ztailpacking') z.ztailpacking = true;
-    else if (e === 'fragments') z.fragments = z.fragments || true;
-    else if (e === 'all-fragments') z.fragments = 'all';
-    else if (e === 'dedupe') z.dedupe = true;
-    else if (e !== '') throw new InputError('-E', `unknown extended option '${e}' (supported: noinline_data, ztailpacking, fragments, all-fragments, dedupe)`);
-    if (e !== 'noinline_data' && e !== '') needsZ.push(`-E ${e}`);
-  }
-  if (args.C !== undefined) {
-    z.pclusterSize = parseSize(String(args.C), '-C');
-    needsZ.push('-C');
-  }
-  if (args.workers !== undefined) {
-    opts.workers = parseWhole(String(args.workers), '--workers');
-    needsZ.push('--workers');
-  }
-  if (args.z !== undefined) opts.compression = { ...parseCompressionSpec(String(args.z)), ...z };
-  else if (needsZ.length > 0) throw new InputError(needsZ[0]!, 'only applies with -z (compression)');
+  const z = compressionFromArgs(args, ['noinline_data']);
+  if (z.extended.includes('noinline_data')) opts.inlineData = false;
+  if (z.compression) opts.compression = z.compression;
+  if (z.workers !== undefined) opts.workers = z.workers;
   if (args.chunksize !== undefined) opts.chunkSize = parseSize(args.chunksize as string, '--chunksize');
   const id = (key: string): number | undefined => (args[key] === undefined ? undefined : parseWhole(String(args[key]), `--${key}`, 0, 0xffffffff));
   opts.owners = {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { packageVersion, parseArgs, runCli, usage as usageOf } from '@fstools/cli-kit';
+import { packageVersion, parseArgs, runCli, splitJoinedShort, usage as usageOf } from '@fstools/cli-kit';
+import { checkErofsOptions, compressionFromArgs, compressionOptionHelp } from '@fstools/erofs-writer';
 import { InputError } from '@fstools/fstree';
 import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
@@ -9,7 +10,8 @@ import { parsePlatform } from './platform.js';
 
 /** Exit codes: 0 done, 1 bad input or failure, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  const parser = yargs(argv)
+  const help = compressionOptionHelp();
+  const parser = yargs(splitJoinedShort(argv, 'zCEoj'))
     .scriptName('fsmerge')
     .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+); - reads the archive from stdin (docker save NAME | fsmerge - -o ...).')
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'fsmeta.erofs to write (the whole image with --standalone)' })
@@ -17,6 +19,10 @@ async function main(argv: string[]): Promise<number> {
     .option('vmdk', { type: 'string', describe: 'also write a VMDK descriptor joining fsmeta and the layer images' })
     .option('raw', { type: 'string', describe: 'also write the same disk as one raw file' })
     .option('standalone', { type: 'boolean', default: false, describe: 'one self-contained EROFS holding all data; no blobs kept' })
+    .option('z', { type: 'string', describe: `with --standalone: ${help.z}. Layer images that an fsmeta references always stay uncompressed (fsmeta maps their bytes in place)` })
+    .option('C', { type: 'string', describe: `with --standalone -z: ${help.C.replace('with -z: ', '')}` })
+    .option('E', { type: 'string', describe: `with --standalone -z: ${help.E.replace('with -z: ', '')}` })
+    .option('workers', { type: 'string', describe: `with --standalone -z: ${help.workers.replace('with -z: ', '')}` })
     .option('layer', { type: 'string', array: true, describe: 'layer tar (plain, gzip, zstd) or layer image, bottom first, instead of IMAGE' })
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index' })
     .option('ref', { type: 'string', describe: 'image name or tag to pick from a multi-image archive' })
@@ -36,11 +42,15 @@ async function main(argv: string[]): Promise<number> {
   if (args.jobs !== undefined && !(Number.isInteger(args.jobs) && args.jobs >= 1)) return usage('--jobs must be a positive integer');
   if (args['max-entries'] !== undefined && !(Number.isInteger(args['max-entries']) && args['max-entries'] >= 1)) return usage('--max-entries must be a positive integer');
   let platform;
+  let z: ReturnType<typeof compressionFromArgs>;
   try {
     platform = args.platform ? parsePlatform(args.platform) : undefined;
+    z = compressionFromArgs(args);
+    if (z.compression) checkErofsOptions({ compression: z.compression }); // fsmerge's block size is the default, 4096
   } catch (err) {
     return usage((err as Error).message);
   }
+  if ((z.compression || args.E !== undefined) && !args.standalone) return usage('-z, -C, -E and --workers apply with --standalone: layer images stay uncompressed, fsmeta maps their bytes in place');
   const input: FsmergeInput = images[0] === '-' ? { archive: stdinArchive(), name: STDIN } : images.length ? { image: images[0]! } : { layers };
   const tty = process.stderr.isTTY && !args.quiet;
   const result = await fsmerge(input, {
@@ -49,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
     ...(args.vmdk && { vmdk: args.vmdk }),
     ...(args.raw && { raw: args.raw }),
     standalone: args.standalone,
+    ...(z.compression && { compression: z.compression }),
+    ...(z.workers !== undefined && { workers: z.workers }),
     ...(platform && { platform }),
     ...(args.ref !== undefined && { ref: args.ref }),
     ...(args.jobs !== undefined && { parallel: args.jobs }),

@@ -1,6 +1,8 @@
 import { closeSync, mkdirSync, openSync, readSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { checkOutputs, FsTree, InputError, makeTempDir, outputPath, removeTemp, renameTemp, tempBeside, trackTemp } from '@fstools/fstree';
+import { checkErofsOptions } from '@fstools/erofs-writer';
+import type { CompressionOptions } from '@fstools/erofs-writer';
 import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
@@ -8,7 +10,7 @@ import { writeFsmeta, writeStandalone } from './fsmeta.js';
 import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
-import { checkLayerBlob, ensureBlobDir } from './layer-blob.js';
+import { BLOCK_SIZE, checkLayerBlob, ensureBlobDir } from './layer-blob.js';
 import type { LayerImageTree } from './layer-image.js';
 import { layerImageTree, readLayerIdentity } from './layer-image.js';
 import { LayerPool } from './layer-pool.js';
@@ -35,6 +37,10 @@ export interface FsmergeOptions {
   raw?: string;
   /** One self-contained EROFS with all data inside; no blobs kept (unless blobDir is given). */
   standalone?: boolean;
+  /** With standalone: compress its regular files (mkfs.erofs -z and friends). Layer images referenced by an fsmeta stay uncompressed. */
+  compression?: CompressionOptions;
+  /** With compression: threads that compress (default: the CPU count); the image is the same for any number. */
+  workers?: number;
   platform?: Platform;
   ref?: string;
   /** Layers converted at once (this thread and parallel - 1 worker threads); default min(2, cores). */
@@ -94,6 +100,9 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   const vmdk = opts.vmdk ? final(opts.vmdk) : undefined;
   const raw = opts.raw ? final(opts.raw) : undefined;
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  if ((opts.compression || opts.workers !== undefined) && !opts.standalone) throw new TypeError('compression and workers apply to a standalone image only: layer images stay uncompressed');
+  // Bad compression options fail before any layer is read.
+  if (opts.compression) checkErofsOptions({ blockSize: BLOCK_SIZE, compression: opts.compression });
   const progress = opts.onProgress ?? (() => {});
   const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);
   if ('layers' in input && !rebuild && input.layers.some(isErofs)) throw new InputError('--layer', 'give either layer tars or layer images, not both');
@@ -182,7 +191,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
     try {
       const fsmetaTmp = tmpOf(output);
       progress({ kind: 'write', path: output });
-      const r = opts.standalone ? await writeStandalone(merged, fsmetaTmp) : await writeFsmeta(merged, [...devices.values()], fsmetaTmp);
+      const r = opts.standalone ? await writeStandalone(merged, fsmetaTmp, { ...(opts.compression && { compression: opts.compression }), ...(opts.workers !== undefined && { workers: opts.workers }) }) : await writeFsmeta(merged, [...devices.values()], fsmetaTmp);
       const parts: DiskPart[] = [{ current: fsmetaTmp, final: output, bytes: r.bytes }, ...[...devices.values()].map((d) => ({ current: d.path, final: d.path, bytes: d.blocks * d.blockSize }))];
       if (opts.standalone) parts.length = 1;
       if (vmdk) writeVmdk(parts, vmdk, tmpOf(vmdk));

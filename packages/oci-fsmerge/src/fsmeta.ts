@@ -1,5 +1,5 @@
 import { writeErofs } from '@fstools/erofs-writer';
-import type { ErofsResult } from '@fstools/erofs-writer';
+import type { ErofsOptions, ErofsResult } from '@fstools/erofs-writer';
 import { FsTree, makeDir } from '@fstools/fstree';
 import type { DirInode, ImageDevice, Inode } from '@fstools/fstree';
 import { BLOCK_SIZE } from './layer-blob.js';
@@ -14,8 +14,8 @@ export function writeFsmeta(merged: FsTree, devices: ImageDevice[], output: stri
 }
 
 /** Writes one self-contained image: the same tree with every file's bytes copied in. */
-export function writeStandalone(merged: FsTree, output: string): Promise<ErofsResult> {
-  return writeErofs(withHostData(merged), output, { blockSize: BLOCK_SIZE });
+export function writeStandalone(merged: FsTree, output: string, o: Pick<ErofsOptions, 'compression' | 'workers'> = {}): Promise<ErofsResult> {
+  return writeErofs(withHostData(merged), output, { ...o, blockSize: BLOCK_SIZE });
 }
 
 /**
