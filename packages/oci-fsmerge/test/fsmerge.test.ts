@@ -8,7 +8,7 @@ import { ErofsImage } from '@fstools/erofs-reader';
 import { diffManifests, FsTree, manifest } from '@fstools/fstree';
 import { DEFAULT_LIMITS, ensureLayerBlob, fsmerge, layerImageTree, resolveImage } from '@fstools/oci-fsmerge';
 import type { FsmergeOptions } from '@fstools/oci-fsmerge';
-import { scratchDir } from '../../../test/helpers/erofs-oracles.js';
+import { canFsck18, fsck18, scratchDir } from '../../../test/helpers/erofs-oracles.js';
 import { hasCommand, oracle } from '../../../test/helpers/oracles.js';
 // @ts-expect-error: plain JS tool
 import { buildImage, layerTar } from '../../../tools/oci-fixture.mjs';
@@ -104,6 +104,20 @@ describe('image containers', () => {
     const r = await fsmerge({ image }, { output: join(out, 'all.erofs'), standalone: true });
     expect(readdirSync(out)).toEqual(['all.erofs']);
     expect(diffManifests(manifest(modelMerge(base)), readBack(r.fsmeta.path, []))).toEqual([]);
+    // Compressed (the library's options; the Debian test mounts a compressed one): same tree, the
+    // same bytes for any number of workers, and nothing left beside it.
+    const z = await fsmerge({ image }, { output: join(out, 'z1.erofs'), standalone: true, compression: { algorithm: 'zstd', fragments: true }, workers: 1 });
+    const z2 = await fsmerge({ image }, { output: join(out, 'z2.erofs'), standalone: true, compression: { algorithm: 'zstd', fragments: true }, workers: 2 });
+    expect(readdirSync(out).sort()).toEqual(['all.erofs', 'z1.erofs', 'z2.erofs']);
+    expect(readFileSync(z.fsmeta.path).equals(readFileSync(z2.fsmeta.path))).toBe(true);
+    if (canFsck18()) fsck18(z.fsmeta.path);
+    const img = ErofsImage.open(z.fsmeta.path);
+    try {
+      expect(diffManifests(manifest(modelMerge(base)), manifest(img.toTree()))).toEqual([]);
+    } finally {
+      img.close();
+    }
+    await expect(fsmerge({ image }, { output: join(out, 'no.erofs'), compression: { algorithm: 'lz4' } })).rejects.toThrow(/standalone image only/);
   });
 });
 
@@ -399,6 +413,20 @@ describe('CLI', () => {
     expect(spawnSync(process.execPath, [cli, '--nope'], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, image], { encoding: 'utf8' }).status).toBe(2);
     expect(spawnSync(process.execPath, [cli, '--version'], { encoding: 'utf8' }).stdout.trim()).toBe('0.1.0');
+    // Compression options: only for --standalone, checked before anything is read or written.
+    const bad: Array<[string[], RegExp]> = [
+      [['-zlz4'], /apply with --standalone: layer images stay uncompressed/],
+      [['--standalone', '-zlz4', '-C5000'], /-C: physical cluster size 5000 is not a multiple of the block size/],
+      [['--standalone', '-zbrotli'], /-z: unknown compression algorithm 'brotli'/],
+      [['--standalone', '-zlz4', '-Enoinline_data'], /-E: unknown extended option 'noinline_data'/],
+      [['--standalone', '-Ededupe'], /-E dedupe: only applies with -z/],
+    ];
+    for (const [args, message] of bad) {
+      const b = spawnSync(process.execPath, [cli, image, '-o', join(out, 'z.erofs'), ...args], { encoding: 'utf8' });
+      expect(b.status, args.join(' ')).toBe(2);
+      expect(b.stderr.split('\n')[0]).toMatch(message);
+      expect(existsSync(join(out, 'z.erofs'))).toBe(false);
+    }
   });
 
   it('outputs given as symlinks land where they point, and the VMDK names files from there', async () => {
