@@ -116,9 +116,12 @@ function meta(e: TarEntry): InodeMeta {
   return { mode: e.mode, uid: e.uid, gid: e.gid, mtime: e.mtime, xattrs: new Map(e.xattrs) };
 }
 
-/** A member name as a canonical relative path; absolute names and '..' are errors. */
+/**
+ * A member name (or hard link target) as a canonical relative path. A leading "/" is dropped, as
+ * GNU tar, containerd, moby and mkfs.erofs 1.8 read "/etc/x" as "etc/x"; '..' is an error.
+ */
 export function canonical(name: ByteString, archive: string, what: string): ByteString {
-  const parts = splitPath(name);
+  const parts = splitPath(name, true);
   if (typeof parts === 'string') throw new InputError(archive, `${what} ${displayName(name)}: ${parts}`);
   return joinPath(parts);
 }

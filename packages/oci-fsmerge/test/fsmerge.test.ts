@@ -286,9 +286,9 @@ describe('bad input: one-line error naming image and layer, exit 1, nothing writ
     await expectRefused(image, /ambiguous: 2 images/);
   });
 
-  it("path traversal: '..', absolute, through a symlinked parent", async () => {
+  it("path traversal: '..' (after a leading / too), through a symlinked parent", async () => {
     await expectRefused(await imageWith([{ entries: [{ path: '../etc/passwd', data: 'x' }] }]), /layer 0 .*'\.\.'/);
-    await expectRefused(await imageWith([{ entries: [{ path: '/etc/passwd', data: 'x' }] }]), /layer 0 .*absolute/);
+    await expectRefused(await imageWith([{ entries: [{ path: '/etc/../../passwd', data: 'x' }] }]), /layer 0 .*'\.\.'/);
     await expectRefused(await imageWith([{ entries: [{ path: 'etc', type: 'symlink', target: '/etc' }, { path: 'etc/passwd', data: 'x' }] }]), /layer 0 .*not a directory/);
     await expectRefused(await imageWith([{ entries: [{ path: 'etc', type: 'symlink', target: '/etc' }] }, { entries: [{ path: 'etc/passwd', data: 'x' }] }]), /layer 1 .*symlink in a lower layer/);
   });
