@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { oracle } from '../../../test/helpers/oracles.js';
 import { DeflateEncoder, DeflateError, deflateCompressBound, deflateCompressDestSize, deflateDecompress } from '../src/deflate.js';
-import { capArb, type Case, input, kindArb, python, pythonBatch, sha256, sizeArb } from './helpers.js';
+import { capArb, input, kindArb, oracleCases, python, pythonBatch, sizeArb } from './helpers.js';
 
 /** Inflates a stream that must be finished (a final block): zlib's Z_FINISH refuses one cut short. */
 function inflateWhole(data: Uint8Array): Buffer {
@@ -98,16 +98,7 @@ describe('deflate streams against stock zlib (python3 zlib, raw inflate)', () =>
   const py = python('zlib');
   const have = oracle('python3 zlib', py !== undefined, 'python3 not installed');
   it.skipIf(!have)('every level decodes to the consumed prefix, ending exactly at the last byte', () => {
-    const cases: (Case & { want: string })[] = [];
-    const rnd = fc.sample(fc.tuple(kindArb, fc.integer(), sizeArb, capArb), { seed: 32, numRuns: 40 });
-    for (const level of [0, 1, 6, 9]) {
-      const enc = new DeflateEncoder(level);
-      for (const [kind, seed, size, cap] of rnd) {
-        const src = input(kind, seed, size);
-        const { consumed, data } = enc.compressDestSize(src, cap);
-        if (data.length > 0) cases.push({ data, size: consumed, want: sha256(src.subarray(0, consumed)) });
-      }
-    }
+    const cases = oracleCases(32, [0, 1, 6, 9], (level) => new DeflateEncoder(level), (r) => r.data.length > 0);
     // The stream must end (eof) with nothing after it, as the kernel's inflate (Z_STREAM_END) wants.
     const decode = '(lambda o: (lambda r: r if o.eof and not o.unused_data and len(r) == size else b"incomplete")(o.decompress(data)))(zlib.decompressobj(-15))';
     const got = pythonBatch(py!, 'import zlib', decode, cases);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { hasCommand } from '../../../test/helpers/oracles.js';
+import type { CompressedPrefix } from '../src/result.js';
 
 /** Deterministic pseudo-random bytes (xorshift32). */
 export function noise(seed: number, n: number): Uint8Array {
@@ -94,6 +95,24 @@ export function python(...modules: string[]): string | undefined {
 export interface Case {
   data: Uint8Array;
   size: number;
+}
+
+/**
+ * Streams for a batch oracle: 40 inputs of every kind, size and capacity (from `seed`) compressed
+ * at each level; `keep` chooses which results the oracle checks, each with its consumed prefix's hash.
+ */
+export function oracleCases(seed: number, levels: number[], encoder: (level: number) => { compressDestSize(src: Uint8Array, capacity: number): CompressedPrefix }, keep: (r: CompressedPrefix) => boolean): Array<Case & { want: string }> {
+  const cases: Array<Case & { want: string }> = [];
+  const rnd = fc.sample(fc.tuple(kindArb, fc.integer(), sizeArb, capArb), { seed, numRuns: 40 });
+  for (const level of levels) {
+    const enc = encoder(level);
+    for (const [kind, s, size, cap] of rnd) {
+      const src = input(kind, s, size);
+      const r = enc.compressDestSize(src, cap);
+      if (keep(r)) cases.push({ data: r.data, size: r.consumed, want: sha256(src.subarray(0, r.consumed)) });
+    }
+  }
+  return cases;
 }
 
 /**

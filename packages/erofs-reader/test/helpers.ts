@@ -3,6 +3,7 @@ import { chmodSync, chownSync, closeSync, linkSync, mkdirSync, mkdtempSync, open
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hasCommand, hasTrixie, isRoot, oracle, trixieRoot } from '../../../test/helpers/oracles.js';
+import { noise } from '../../codecs/test/helpers.js';
 import { ErofsError } from '../src/errors.js';
 
 export const has15 = hasCommand('mkfs.erofs') && hasCommand('fsck.erofs');
@@ -65,17 +66,10 @@ function xattr(path: string, name: string, hexValue: string): void {
   sh('setfattr', '-h', '-n', name, '-v', `0x${hexValue}`, path);
 }
 
-/** Deterministic pseudo-random bytes (xorshift), so tests need no fixtures. */
+/** Deterministic pseudo-random bytes (codecs' xorshift), so tests need no fixtures. */
 export function prng(seed: number, n: number): Buffer {
-  const out = Buffer.alloc(n);
-  let x = seed | 1;
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    out[i] = x & 0xff;
-  }
-  return out;
+  const b = noise(seed, n);
+  return Buffer.from(b.buffer, b.byteOffset, b.length);
 }
 
 /** Compressible text-like bytes. */

@@ -14,7 +14,7 @@ const STDIN = '\u0000stdin';
 
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  const help = compressionOptionHelp(['noinline_data']);
+  const help = compressionOptionHelp('-z', ['noinline_data']);
   const parser = yargs(splitJoinedShort(argv, 'bULTEzCx').map((a) => (a === '-' ? STDIN : a)))
     .scriptName('mkerofs-ts')
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')

@@ -14,14 +14,17 @@ export interface CompressionArgs {
 /** The -E values that belong to compression. */
 const COMPRESSION_EXTENDED = ['ztailpacking', 'fragments', 'all-fragments', 'dedupe'];
 
-/** The yargs descriptions of -z, -C, -E and --workers, shared by every CLI that takes them. */
-export function compressionOptionHelp(otherExtended: string[] = []): Record<'z' | 'C' | 'E' | 'workers', string> {
-  const other = otherExtended.length ? `${otherExtended.join(', ')}; with -z also ` : 'with -z: ';
+/**
+ * The yargs descriptions of -z, -C, -E and --workers, shared by every CLI that takes them. `when`
+ * names what they need ('-z', or '--standalone -z'); `otherExtended` are the caller's own -E values.
+ */
+export function compressionOptionHelp(when: string, otherExtended: string[] = []): Record<'z' | 'C' | 'E' | 'workers', string> {
+  const compression = COMPRESSION_EXTENDED.join(', ');
   return {
     z: `compress regular files: ALG[,level=N] with ALG ${compressionAlgorithms.join(', ')} (levels: lz4hc 1-12, default 9; deflate 0-9, default 1; zstd 1-22, default 3); what does not shrink by a block stays uncompressed`,
-    C: 'with -z: largest physical cluster in bytes, a multiple of the block size up to 1M (default one block)',
-    E: `extended options, comma separated: ${other}${COMPRESSION_EXTENDED.join(', ')}`,
-    workers: 'with -z: threads that compress (default: the CPU count); the image is the same for any number',
+    C: `with ${when}: largest physical cluster in bytes, a multiple of the block size up to 1M (default one block)`,
+    E: otherExtended.length ? `extended options, comma separated: ${otherExtended.join(', ')}; with ${when} also ${compression}` : `with ${when}: extended options, comma separated: ${compression}`,
+    workers: `with ${when}: threads that compress (default: the CPU count); the image is the same for any number`,
   };
 }
 

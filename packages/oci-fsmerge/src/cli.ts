@@ -10,7 +10,7 @@ import { parsePlatform } from './platform.js';
 
 /** Exit codes: 0 done, 1 bad input or failure, 2 usage. */
 async function main(argv: string[]): Promise<number> {
-  const help = compressionOptionHelp();
+  const help = compressionOptionHelp('--standalone -z');
   const parser = yargs(splitJoinedShort(argv, 'zCEoj'))
     .scriptName('fsmerge')
     .usage('$0 IMAGE -o fsmeta.erofs [options]\n$0 --layer L0.tar --layer L1.tar.gz ... -o fsmeta.erofs\n$0 --layer L0.erofs --layer L1.erofs ... -o fsmeta.erofs   (rebuild)\n\nIMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+); - reads the archive from stdin (docker save NAME | fsmerge - -o ...).')
@@ -20,9 +20,9 @@ async function main(argv: string[]): Promise<number> {
     .option('raw', { type: 'string', describe: 'also write the same disk as one raw file' })
     .option('standalone', { type: 'boolean', default: false, describe: 'one self-contained EROFS holding all data; no blobs kept' })
     .option('z', { type: 'string', describe: `with --standalone: ${help.z}. Layer images that an fsmeta references always stay uncompressed (fsmeta maps their bytes in place)` })
-    .option('C', { type: 'string', describe: `with --standalone -z: ${help.C.replace('with -z: ', '')}` })
-    .option('E', { type: 'string', describe: `with --standalone -z: ${help.E.replace('with -z: ', '')}` })
-    .option('workers', { type: 'string', describe: `with --standalone -z: ${help.workers.replace('with -z: ', '')}` })
+    .option('C', { type: 'string', describe: help.C })
+    .option('E', { type: 'string', describe: help.E })
+    .option('workers', { type: 'string', describe: help.workers })
     .option('layer', { type: 'string', array: true, describe: 'layer tar (plain, gzip, zstd) or layer image, bottom first, instead of IMAGE' })
     .option('platform', { type: 'string', describe: 'os/arch[/variant] to pick from a multi-platform index' })
     .option('ref', { type: 'string', describe: 'image name or tag to pick from a multi-image archive' })
