@@ -7,7 +7,7 @@ import type { ImageDevice } from '@fstools/fstree';
 import type { DiskPart } from './disk.js';
 import { writeRaw, writeVmdk } from './disk.js';
 import { writeFsmeta, writeStandalone } from './fsmeta.js';
-import type { ResolvedImage } from './image.js';
+import type { LayerSource, ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import type { LayerBlob } from './layer-blob.js';
 import { BLOCK_SIZE, checkLayerBlob, ensureBlobDir } from './layer-blob.js';
@@ -19,14 +19,21 @@ import { DEFAULT_LIMITS } from './limits.js';
 import type { LayerTree } from './merge.js';
 import { mergeLayers } from './merge.js';
 import type { Platform } from './platform.js';
-import { imageFromLayerFiles, resolveImage } from './resolve.js';
+import type { PulledImage, RegistryAccess } from './registry-source.js';
+import { closeRegistryClients } from './registry-source.js';
+import { imageFromLayerFiles, resolveImage, resolveReference } from './resolve.js';
+import { preferKept, writeKeptImage } from './keep-blobs.js';
+import type { ImageReference } from '@fstools/registry';
+import { parseReference, referenceName } from '@fstools/registry';
 import { spoolArchive } from './stdin-archive.js';
 
 /**
- * What to merge: an image container, one streamed in (an archive, `name` naming it in errors), or
- * layers in stack order (tars, or layer images to rebuild from).
+ * What to merge: an image container (a path), an image reference as skopeo writes them
+ * (`docker://...` pulled from its registry, `oci:DIR[:REF|:@N]`, `oci-archive:FILE[:REF]`,
+ * `docker-archive:FILE[:REF|:@N]`, or a plain path), one streamed in (an archive, `name` naming
+ * it in errors), or layers in stack order (tars, or layer images to rebuild from).
  */
-export type FsmergeInput = { image: string } | { archive: AsyncIterable<Uint8Array>; name: string } | { layers: string[] };
+export type FsmergeInput = { image: string } | { reference: string | ImageReference } | { archive: AsyncIterable<Uint8Array>; name: string } | { layers: string[] };
 
 export interface FsmergeOptions {
   /** fsmeta.erofs path (or the standalone image's path). */
@@ -43,6 +50,10 @@ export interface FsmergeOptions {
   workers?: number;
   platform?: Platform;
   ref?: string;
+  /** How to reach registries (TLS, credentials) for a `docker://` reference. */
+  registry?: RegistryAccess;
+  /** Keep the pulled image as an OCI layout here (blobs saved as they stream); its blobs are not fetched again. */
+  keepBlobs?: string;
   /** Layers converted at once (this thread and parallel - 1 worker threads); default min(2, cores). */
   parallel?: number;
   limits?: Partial<LayerLimits>;
@@ -51,17 +62,35 @@ export interface FsmergeOptions {
 
 export type ProgressEvent =
   | { kind: 'layer-start'; index: number; label: string }
-  | { kind: 'layer-done'; index: number; label: string; diffId: string; bytes: number; reused: boolean; seconds: number }
+  | { kind: 'layer-fetch'; index: number; label: string; fetched: number; size: number }
+  | { kind: 'layer-done'; index: number; label: string; diffId: string; bytes: number; reused: boolean; fetched: number; seconds: number }
   | { kind: 'merge' }
   | { kind: 'write'; path: string };
 
 export interface LayerReport {
   index: number;
   diffId: string;
+  /** The blob's digest and size, where the image states them. */
+  digest?: string;
+  size?: number;
   path: string;
   bytes: number;
   reused: boolean;
+  /** Bytes of the blob fetched from a registry. */
+  fetched: number;
   seconds: number;
+}
+
+/** What a `docker://` pull fetched. */
+export interface PullReport {
+  reference: string;
+  /** The platform manifest's digest: the same image, pinned. */
+  pinned: string;
+  /** Bytes from the registry: manifests, config and layer blobs. */
+  fetched: number;
+  /** Layers whose image the blob dir already held (nothing of them fetched). */
+  cacheHits: number;
+  keptIn?: string;
 }
 
 export interface FsmergeResult {
@@ -71,6 +100,7 @@ export interface FsmergeResult {
   /** 'tar' for images and layer tars, 'rebuild' when given layer images. */
   mode: 'tar' | 'rebuild';
   standalone: boolean;
+  pull?: PullReport;
   fsmeta: { path: string; bytes: number; inodes: number };
   layers: LayerReport[];
   /** Files of the one-disk layout in device order (fsmeta first); empty for standalone. */
@@ -92,7 +122,9 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   const outputs: Array<[string, string]> = [['-o', opts.output]];
   if (opts.vmdk) outputs.push(['--vmdk', opts.vmdk]);
   if (opts.raw) outputs.push(['--raw', opts.raw]);
-  checkOutputs(outputs, 'image' in input ? [['IMAGE', input.image]] : 'layers' in input ? input.layers.map((l) => ['--layer', l]) : []);
+  const reference = 'reference' in input ? (typeof input.reference === 'string' ? parseReference(input.reference) : input.reference) : undefined;
+  const local = 'image' in input ? input.image : reference && reference.transport !== 'docker' ? reference.path : undefined;
+  checkOutputs(outputs, local !== undefined ? [['IMAGE', local]] : 'layers' in input ? input.layers.map((l) => ['--layer', l]) : []);
   // Absolute, and through a symlink given as an output to where its file is (the VMDK's relative
   // names are computed from there).
   const final = (p: string): string => outputPath(resolve(p));
@@ -100,14 +132,16 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
   const vmdk = opts.vmdk ? final(opts.vmdk) : undefined;
   const raw = opts.raw ? final(opts.raw) : undefined;
   const limits = { ...DEFAULT_LIMITS, ...opts.limits };
+  const keepBlobs = opts.keepBlobs !== undefined ? resolve(opts.keepBlobs) : undefined;
   if ((opts.compression || opts.workers !== undefined) && !opts.standalone) throw new TypeError('compression and workers apply to a standalone image only: layer images stay uncompressed');
   // Bad compression options fail before any layer is read.
   if (opts.compression) checkErofsOptions({ blockSize: BLOCK_SIZE, compression: opts.compression });
+  if (opts.keepBlobs !== undefined && reference?.transport !== 'docker') throw new TypeError('keepBlobs applies to a docker:// reference');
   const progress = opts.onProgress ?? (() => {});
   const rebuild = 'layers' in input && input.layers.length > 0 && input.layers.every(isErofs);
   if ('layers' in input && !rebuild && input.layers.some(isErofs)) throw new InputError('--layer', 'give either layer tars or layer images, not both');
 
-  let image: ResolvedImage | undefined;
+  let image: ResolvedImage | PulledImage | undefined;
   let closing: Promise<void> = Promise.resolve();
   let blobs: LayerBlob[];
   let scratch: string | undefined;
@@ -140,7 +174,14 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       if ('archive' in input) {
         spool = await spoolArchive(input.archive, input.name, output);
         image = await resolveImage(spool, select, input.name);
-      } else image = 'image' in input ? await resolveImage(input.image, select) : imageFromLayerFiles(input.layers);
+      } else if ('layers' in input) {
+        image = imageFromLayerFiles(input.layers);
+      } else if ('image' in input) {
+        image = await resolveImage(input.image, select);
+      } else {
+        image = await resolveReference(reference!, select, opts.registry ?? {});
+        if (keepBlobs && 'pulled' in image) image = preferKept(image, keepBlobs);
+      }
       let blobDir = opts.blobDir;
       if (!blobDir && opts.standalone) {
         mkdirSync(dirname(output), { recursive: true });
@@ -149,23 +190,30 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       blobDir = resolve(blobDir ?? join(dirname(output), 'blobs'));
       ensureBlobDir(blobDir); // a bad blob dir fails before any layer is read
       const name = image.name;
+      const fetchedOf = new Map<number, number>();
       blobs = await pool.convert(
-        image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits })),
+        image.layers.map((layer) => ({ image: name, layer, blobDir: blobDir!, limits, ...(keepBlobs && { keepBlobs }) })),
         {
           onStart: (l) => progress({ kind: 'layer-start', index: l.index, label: l.label }),
+          onFetched: (l, n) => {
+            const fetched = (fetchedOf.get(l.index) ?? 0) + n;
+            fetchedOf.set(l.index, fetched);
+            progress({ kind: 'layer-fetch', index: l.index, label: l.label, fetched, size: l.blob.size });
+          },
           onDone: (l, b) => {
-            progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, seconds: b.seconds });
+            progress({ kind: 'layer-done', index: l.index, label: l.label, diffId: b.diffId, bytes: b.bytes, reused: b.reused, fetched: b.fetched, seconds: b.seconds });
             read(l.index, b);
           },
         },
       );
+      if (keepBlobs && 'pulled' in image) writeKeptImage(keepBlobs, image);
     } catch (err) {
-      await pool.close();
+      await Promise.all([pool.close(), closeRegistryClients()]);
       removeOwnTemps();
       throw err;
     }
     // The threads wind down while the merge runs (18 ms here); awaited before returning.
-    closing = pool.close();
+    closing = Promise.all([pool.close(), closeRegistryClients()]).then(() => {});
   }
   const imageName = image?.name ?? (input as { layers: string[] }).layers[0]!;
 
@@ -204,8 +252,9 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
         ...(image?.platform && { platform: [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join('/') }),
         mode: rebuild ? 'rebuild' : 'tar',
         standalone: !!opts.standalone,
+        ...(image && 'pulled' in image && { pull: pullReport(image, blobs, keepBlobs) }),
         fsmeta: { path: output, bytes: r.bytes, inodes: r.inodes },
-        layers: scratch ? [] : blobs.map((b, index) => ({ index, diffId: b.diffId, path: b.path, bytes: b.bytes, reused: b.reused, seconds: b.seconds })),
+        layers: scratch ? [] : blobs.map((b, index) => layerReport(b, index, image?.layers[index])),
         devices: opts.standalone ? [] : parts.map((p) => p.final),
         ...(vmdk && { vmdk }),
         ...(raw && { raw }),
@@ -248,7 +297,23 @@ function rebuildBlob(path: string): LayerBlob {
   const m = /^sha256-([0-9a-f]{64})\.erofs$/.exec(basename(path));
   const named = m ? `sha256:${m[1]}` : undefined;
   const diffId = named && typeof checkLayerBlob(path, named) !== 'string' ? named : `uuid:${id.uuid.replace(/-/g, '')}`;
-  return { diffId, path: resolve(path), bytes: id.bytes, reused: true, seconds: 0 };
+  return { diffId, path: resolve(path), bytes: id.bytes, reused: true, fetched: 0, seconds: 0 };
+}
+
+function layerReport(b: LayerBlob, index: number, layer: LayerSource | undefined): LayerReport {
+  const stated = { ...(layer?.digest !== undefined && { digest: layer.digest }), ...(layer?.size !== undefined && { size: layer.size }) };
+  return { index, diffId: b.diffId, ...stated, path: b.path, bytes: b.bytes, reused: b.reused, fetched: b.fetched, seconds: b.seconds };
+}
+
+function pullReport(image: PulledImage, blobs: LayerBlob[], keptIn: string | undefined): PullReport {
+  const { reference, pinned } = image.pulled;
+  return {
+    reference: referenceName(reference),
+    pinned: referenceName(pinned),
+    fetched: image.metadataBytes + blobs.reduce((sum, b) => sum + b.fetched, 0),
+    cacheHits: blobs.filter((b) => b.reused && b.fetched === 0).length,
+    ...(keptIn && { keptIn }),
+  };
 }
 
 /** Points a layer tree's files at an already registered device of the same content. */

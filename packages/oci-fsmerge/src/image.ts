@@ -1,6 +1,7 @@
 import type { Compression } from '@fstools/fstree';
 import type { BlobLocation } from './archive.js';
 import type { Platform } from './platform.js';
+import type { RemoteBlob } from './registry-source.js';
 
 /** One layer of an image, bottom first, with everything needed to read and verify it. */
 export interface LayerSource {
@@ -8,7 +9,8 @@ export interface LayerSource {
   index: number;
   /** The diff ID the config promises (sha256 of the uncompressed tar); unknown for bare --layer tars. */
   diffId?: string;
-  blob: BlobLocation;
+  /** Where its bytes are: a file on the host, or a registry (fetched as they are read). */
+  blob: BlobLocation | RemoteBlob;
   /** Compressed blob digest and size, where a descriptor states them. */
   digest?: string;
   size?: number;

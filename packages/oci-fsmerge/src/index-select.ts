@@ -1,4 +1,5 @@
 import { InputError } from '@fstools/fstree';
+import { formatDockerReference, parseDockerReference } from '@fstools/registry';
 import type { Platform } from './platform.js';
 import { formatPlatform, hostPlatform, platformMatches } from './platform.js';
 
@@ -11,11 +12,16 @@ export interface Candidate {
 export interface SelectOptions {
   platform?: Platform;
   ref?: string;
+  /** The N-th image the archive or index lists, 0 first (skopeo's `:@N`). */
+  index?: number;
 }
 
-/** Whether a user's --ref names an image known by `name` ("busybox" matches "docker.io/library/busybox:latest"). */
+/**
+ * Whether a user's --ref names an image known by `name` ("busybox" matches
+ * "docker.io/library/busybox:latest", and "docker.io/library/busybox:latest" matches "busybox:latest").
+ */
 export function refMatches(name: string, ref: string): boolean {
-  if (name === ref) return true;
+  if (name === ref || sameDockerName(name, ref)) return true;
   const withTag = /:[^/]+$/.test(ref) || ref.includes('@') ? ref : `${ref}:latest`;
   return name === withTag || name.endsWith(`/${withTag}`) || name.endsWith(`/${ref}`) || name.endsWith(`:${ref}`);
 }
@@ -32,6 +38,11 @@ export async function selectImage<T extends Candidate>(
   platformOf: (c: T) => Promise<Platform | undefined>,
 ): Promise<T> {
   if (candidates.length === 0) throw new InputError(source, 'the archive holds no image manifest');
+  if (opts.index !== undefined) {
+    const c = candidates[opts.index];
+    if (!c) throw new InputError(source, `no image @${opts.index}: it lists ${candidates.length}`);
+    return c;
+  }
   let left = candidates;
   if (opts.ref !== undefined) {
     const ref = opts.ref;
@@ -58,4 +69,13 @@ export async function selectImage<T extends Candidate>(
 
 function describe(cs: Candidate[]): string {
   return cs.map((c) => `${c.refs[0] ?? '<unnamed>'} ${c.platform ? formatPlatform(c.platform) : ''}`.trim()).join(', ');
+}
+
+/** Both names read as the same docker reference once normalized (docker.io, library/, latest). */
+function sameDockerName(a: string, b: string): boolean {
+  try {
+    return formatDockerReference(parseDockerReference(a)) === formatDockerReference(parseDockerReference(b));
+  } catch {
+    return false;
+  }
 }

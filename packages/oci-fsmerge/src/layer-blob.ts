@@ -4,6 +4,7 @@ import { writeErofsFromTarEntries } from '@fstools/erofs-writer';
 import { describeSystemError, formatUuid, InputError } from '@fstools/fstree';
 import type { LayerSource } from './image.js';
 import type { LayerLimits } from './limits.js';
+import type { LayerIo } from './layer-stream.js';
 import { layerName, layerTar, normalizedLayer, verifiedBlob } from './layer-stream.js';
 import type { DirInode, ImageDevice } from '@fstools/fstree';
 import type { LayerIdentity } from './layer-image.js';
@@ -49,6 +50,8 @@ export interface LayerBlob {
   path: string;
   bytes: number;
   reused: boolean;
+  /** Bytes of the blob fetched from a registry (0 for a host file, or a registry layer whose image was cached). */
+  fetched: number;
   seconds: number;
   /** A freshly written image's tree (see writtenLayerTree), so it need not be read back. */
   written?: { root: DirInode; device: ImageDevice };
@@ -56,15 +59,19 @@ export interface LayerBlob {
 
 /**
  * Makes sure the blob dir holds the layer's image and returns it. A present image is reused
- * after checking it (size, superblock, recorded diff ID), and the layer's blob is still read and
- * verified (its digest; the diff ID too where no digest is known). Otherwise the image is written
- * from the tar through the writer's OutputFile, which renames it into place only when complete;
- * the tar is read to its end, every digest checked, before that, so concurrent runs never see a
- * partial or unverified image.
+ * after checking it (size, superblock, recorded diff ID); a host file's blob is still read and
+ * verified (its digest; the diff ID too where no digest is known), a registry's is not fetched
+ * (unless `io.keepBlobs` wants its bytes). Otherwise the image is written from the tar through
+ * the writer's OutputFile, which renames it into place only when complete; the tar is read to
+ * its end, every digest checked, before that, so concurrent runs never see a partial or
+ * unverified image.
  */
-export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir: string, limits: LayerLimits): Promise<LayerBlob> {
+export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir: string, limits: LayerLimits, given: LayerIo = {}): Promise<LayerBlob> {
   const started = process.hrtime.bigint();
   const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
+  let fetched = 0;
+  const io: LayerIo = { ...given, onFetched: (n) => ((fetched += n), given.onFetched?.(n)) };
+  const remote = 'remote' in layer.blob;
   // Without a diff ID to go by, a first pass computes it (and so checks the blob).
   const verified = layer.diffId === undefined;
   const diffId = layer.diffId ?? (await diffIdOf(image, layer));
@@ -72,12 +79,12 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
   const cached = checkLayerBlob(path, diffId);
   if (typeof cached !== 'string') {
     // The image was made from verified content; the blob is still checked against the manifest.
-    if (!verified) await drain(layer.digest ? verifiedBlob(image, layer) : layerTar(image, { ...layer, diffId }));
-    return { diffId, path, bytes: cached.bytes, reused: true, seconds: seconds() };
+    if (!verified && (!remote || io.keepBlobs)) await drain(layer.digest ? verifiedBlob(image, layer, undefined, io) : layerTar(image, { ...layer, diffId }));
+    return { diffId, path, bytes: cached.bytes, reused: true, fetched, seconds: seconds() };
   }
   ensureBlobDir(blobDir);
   try {
-    const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits), layerName(image, layer), path, {
+    const r = await writeErofsFromTarEntries(normalizedLayer(image, { ...layer, diffId }, limits, io), layerName(image, layer), path, {
       blockSize: BLOCK_SIZE,
       inlineData: false,
       whiteouts: 'overlay',
@@ -85,11 +92,12 @@ export async function ensureLayerBlob(image: string, layer: LayerSource, blobDir
       label: LAYER_LABEL,
     });
     const written = writtenLayerTree(r.tree, layerDevice(path, diffId, BLOCK_SIZE, r.blocks), r.flatOffset, layerName(image, layer));
-    return { diffId, path, bytes: r.bytes, reused: false, seconds: seconds(), written };
+    return { diffId, path, bytes: r.bytes, reused: false, fetched, seconds: seconds(), written };
   } catch (err) {
     // Bytes that fail to parse may simply be the wrong bytes: say so when the blob does not
-    // match its digest (checked only once the stream ends).
-    if (!(err instanceof InputError) || !layer.digest) throw err;
+    // match its digest (checked only once the stream ends). A registry's blob is not fetched
+    // again for that.
+    if (!(err instanceof InputError) || !layer.digest || remote) throw err;
     await drain(verifiedBlob(image, layer));
     throw err;
   }

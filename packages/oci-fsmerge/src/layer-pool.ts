@@ -11,13 +11,21 @@ export interface LayerJob {
   layer: LayerSource;
   blobDir: string;
   limits: LayerLimits;
+  /** --keep-blobs: the OCI layout registry blobs are saved into. */
+  keepBlobs?: string;
 }
 
-export type WorkerReply = { ok: true; blob: LayerBlob } | { ok: false; error: { file: string; problem: string } | { message: string } };
+/** A worker's answer to a job: progress (bytes fetched since the last), then the outcome. */
+export type WorkerReply = { ok: true; blob: LayerBlob } | { ok: false; error: { file: string; problem: string } | { message: string } } | { fetched: number };
+
+/** How often a worker reports bytes fetched. */
+export const FETCH_REPORT_MS = 100;
 
 export interface PoolEvents {
   onStart?: (layer: LayerSource) => void;
   onDone?: (layer: LayerSource, blob: LayerBlob) => void;
+  /** Bytes of the layer's blob fetched from a registry (worker threads report every FETCH_REPORT_MS). */
+  onFetched?: (layer: LayerSource, bytes: number) => void;
 }
 
 /**
@@ -77,8 +85,9 @@ export class LayerPool {
       finish();
     };
     const lanes = Math.max(1, Math.min(this.parallel, jobs.length));
-    const here = (job: LayerJob): Promise<LayerBlob> => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits);
-    await Promise.all([lane(here), ...this.workers.slice(0, lanes - 1).map((w) => lane((job) => runOn(w, job)))]);
+    const fetched = (job: LayerJob) => (n: number) => events.onFetched?.(job.layer, n);
+    const here = (job: LayerJob): Promise<LayerBlob> => ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits, { ...(job.keepBlobs && { keepBlobs: job.keepBlobs }), onFetched: fetched(job) });
+    await Promise.all([lane(here), ...this.workers.slice(0, lanes - 1).map((w) => lane((job) => runOn(w, job, fetched(job))))]);
     if (failure !== undefined) throw failure;
     return results;
   }
@@ -101,19 +110,21 @@ function abort(worker: Worker): Promise<void> {
   });
 }
 
-function runOn(worker: Worker, job: LayerJob): Promise<LayerBlob> {
+function runOn(worker: Worker, job: LayerJob, onFetched: (bytes: number) => void): Promise<LayerBlob> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => {
       worker.off('message', onMessage);
       reject(err);
     };
     const onMessage = (reply: WorkerReply): void => {
+      if ('fetched' in reply) return onFetched(reply.fetched);
+      worker.off('message', onMessage);
       worker.off('error', onError);
       if (reply.ok) resolve(reply.blob);
       else if ('file' in reply.error) reject(new InputError(reply.error.file, reply.error.problem));
       else reject(new Error(reply.error.message));
     };
-    worker.once('message', onMessage);
+    worker.on('message', onMessage);
     worker.once('error', onError);
     worker.postMessage(job);
   });

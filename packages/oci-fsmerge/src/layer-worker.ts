@@ -1,6 +1,7 @@
 import { parentPort } from 'node:worker_threads';
 import { InputError, removeTemps } from '@fstools/fstree';
 import type { LayerJob, WorkerReply } from './layer-pool.js';
+import { FETCH_REPORT_MS } from './layer-pool.js';
 import { ensureLayerBlob } from './layer-blob.js';
 
 /**
@@ -12,7 +13,19 @@ parentPort!.on('message', (job: LayerJob | 'abort') => {
     removeTemps();
     process.exit();
   }
-  ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits).then(
+  // Bytes fetched are sent at most every FETCH_REPORT_MS, the rest with the outcome.
+  let unsent = 0;
+  let last = 0;
+  const report = (): void => {
+    if (unsent > 0) parentPort!.postMessage({ fetched: unsent } satisfies WorkerReply);
+    unsent = 0;
+    last = Date.now();
+  };
+  const onFetched = (n: number): void => {
+    unsent += n;
+    if (Date.now() - last >= FETCH_REPORT_MS) report();
+  };
+  ensureLayerBlob(job.image, job.layer, job.blobDir, job.limits, { ...(job.keepBlobs && { keepBlobs: job.keepBlobs }), onFetched }).finally(report).then(
     (blob) => parentPort!.postMessage({ ok: true, blob } satisfies WorkerReply),
     (err: unknown) =>
       parentPort!.postMessage({

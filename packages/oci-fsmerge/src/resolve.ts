@@ -6,6 +6,10 @@ import { layerLabel } from './image.js';
 import type { SelectOptions } from './index-select.js';
 import { hasOciIndex, resolveOciLayout } from './oci-layout.js';
 import { statSync } from 'node:fs';
+import type { ImageReference } from '@fstools/registry';
+import { formatDockerReference, formatReference } from '@fstools/registry';
+import type { PulledImage, RegistryAccess } from './registry-source.js';
+import { resolveRegistryImage } from './registry-source.js';
 
 /**
  * Reads an image container and picks one image: an OCI image layout directory, an OCI archive,
@@ -19,6 +23,21 @@ export async function resolveImage(input: string, opts: SelectOptions = {}, name
   if (src.has('repositories')) throw new InputError(src.name, 'docker save archive without manifest.json (the pre-1.10 format) is not supported');
   if (src.has('index.json')) throw new InputError(src.name, 'index.json lists no manifests');
   throw new InputError(src.name, 'not an OCI image layout, OCI archive or docker-save archive (no index.json or manifest.json)');
+}
+
+/**
+ * Resolves an image reference: `docker://` from its registry (layers left there, fetched as
+ * they are converted), the others from the host as resolveImage does, the reference's own
+ * image name or `@N` choosing the image. Errors name the reference as written.
+ */
+export async function resolveReference(ref: ImageReference, opts: SelectOptions, access: RegistryAccess): Promise<ResolvedImage | PulledImage> {
+  const name = formatReference(ref);
+  if (ref.transport === 'path') return resolveImage(ref.path, opts);
+  const own = ref.transport === 'docker' ? undefined : ref.transport === 'docker-archive' ? (ref.ref && formatDockerReference(ref.ref)) : ref.image;
+  if ((own !== undefined || ('index' in ref && ref.index !== undefined)) && opts.ref !== undefined) throw new InputError(name, 'names its image already: --ref does not apply');
+  if (ref.transport === 'docker') return resolveRegistryImage(ref, name, access, opts.platform);
+  const select: SelectOptions = { ...opts, ...(own !== undefined && { ref: own }), ...(ref.index !== undefined && { index: ref.index }) };
+  return resolveImage(ref.path, select, name);
 }
 
 /** Bare layer tars (plain, gzip or zstd) in stack order, bottom first, as an image. */

@@ -1,0 +1,90 @@
+import { credentialResolver, RegistryClient, referenceName, withDigest } from '@fstools/registry';
+import type { DockerReference, RegistryImage } from '@fstools/registry';
+import { InputError } from '@fstools/fstree';
+import type { ResolvedImage } from './image.js';
+import { layerLabel } from './image.js';
+import { diffIdsOf } from './json.js';
+import { layerCompression } from './media-types.js';
+import type { Platform } from './platform.js';
+
+/**
+ * How to reach registries, as skopeo's flags say it. Plain data: a worker thread converting a
+ * layer makes its own client from it.
+ */
+export interface RegistryAccess {
+  /** false = --tls-verify=false: any certificate, and plain HTTP when HTTPS fails. Default true. */
+  tlsVerify?: boolean;
+  /** --creds USER[:PASS], for every registry. */
+  creds?: string;
+  /** --authfile FILE (else REGISTRY_AUTH_FILE, the containers auth.json files, ~/.docker/config.json). */
+  authfile?: string;
+}
+
+/** A layer blob still in a registry: fetched (and verified by digest and size) as it is read. */
+export interface RemoteBlob {
+  /** The repository at the image's manifest digest (`host/repo@sha256:...`): what every thread pulls from. */
+  remote: DockerReference;
+  digest: string;
+  size: number;
+  access: RegistryAccess;
+}
+
+/** An image resolved from a registry: its layers are RemoteBlobs; what was fetched to get there. */
+export interface PulledImage extends ResolvedImage {
+  pulled: RegistryImage;
+  /** Bytes of the manifests and the config. */
+  metadataBytes: number;
+}
+
+// One client per thread and access: requests share its connections and tokens.
+const clients = new Map<string, RegistryClient>();
+
+/** This thread's client for `access`. */
+export function registryClient(access: RegistryAccess): RegistryClient {
+  const key = JSON.stringify([access.tlsVerify ?? true, access.creds ?? null, access.authfile ?? null]);
+  let c = clients.get(key);
+  if (!c) {
+    const credentials = credentialResolver({ ...(access.creds !== undefined && { creds: access.creds }), ...(access.authfile !== undefined && { authfile: access.authfile }) });
+    c = new RegistryClient({ tlsVerify: access.tlsVerify ?? true, credentials, userAgent: 'fsmerge/0.1' });
+    clients.set(key, c);
+  }
+  return c;
+}
+
+/** Closes this thread's registry connections (the clients stay usable). */
+export async function closeRegistryClients(): Promise<void> {
+  await Promise.all([...clients.values()].map((c) => c.close()));
+}
+
+/**
+ * Resolves a registry image to its platform manifest (an index narrowed by `platform`, else the
+ * host's), its config (verified against the manifest) and its layers, whose diff IDs the config
+ * gives. Nothing of a layer is fetched here.
+ */
+export async function resolveRegistryImage(ref: DockerReference, name: string, access: RegistryAccess, platform?: Platform): Promise<PulledImage> {
+  const pulled = await registryClient(access).resolveImage(ref, platform ? { platform } : {});
+  const { manifest, config } = pulled;
+  const what = `manifest ${manifest.digest}`;
+  const diffIds = diffIdsOf(config.json, name);
+  if (pulled.layers.length !== diffIds.length) throw new InputError(name, `${what} lists ${pulled.layers.length} layers but its config has ${diffIds.length} diff IDs`);
+  const remote = withDigest(ref, manifest.digest);
+  return {
+    name,
+    ref: referenceName(remote),
+    ...(pulled.platform && { platform: pulled.platform }),
+    pulled,
+    metadataBytes: (pulled.index?.size ?? 0) + manifest.size + config.bytes.length,
+    layers: pulled.layers.map((d, i) => {
+      const label = layerLabel(i, d.digest);
+      const compression = layerCompression(d.mediaType);
+      if (!compression) throw new InputError(name, `${label}: unknown layer media type ${d.mediaType}`);
+      const blob: RemoteBlob = { remote, digest: d.digest, size: d.size, access };
+      return { index: i, diffId: diffIds[i]!, blob, digest: d.digest, size: d.size, compression, label };
+    }),
+  };
+}
+
+/** A remote blob's bytes as they arrive; a wrong size or digest throws before the stream ends. */
+export function remoteBlobStream(blob: RemoteBlob): AsyncIterable<Uint8Array> {
+  return registryClient(blob.access).openBlob(blob.remote, blob);
+}
