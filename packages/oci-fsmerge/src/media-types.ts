@@ -20,7 +20,10 @@ const LAYER_TYPES: Record<string, Compression | 'detect'> = {
   'application/vnd.oci.image.layer.nondistributable.v1.tar+gzip': 'gzip',
   'application/vnd.oci.image.layer.nondistributable.v1.tar+zstd': 'zstd',
   'application/vnd.docker.image.rootfs.diff.tar': 'none',
-  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'gzip',
+  // Docker's schema 2 has one layer type for gzip and plain tars alike (docker and containerd read
+  // either by its magic bytes): `skopeo copy --preserve-digests docker-archive:...` pushes plain
+  // tars under it.
+  'application/vnd.docker.image.rootfs.diff.tar.gzip': 'detect',
   'application/vnd.docker.image.rootfs.diff.tar.zstd': 'zstd',
   'application/vnd.docker.image.rootfs.foreign.diff.tar.gzip': 'gzip',
   'application/x-tar': 'detect',

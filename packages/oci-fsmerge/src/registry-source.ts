@@ -22,7 +22,7 @@ export interface RegistryAccess {
 
 /** A layer blob still in a registry: fetched (and verified by digest and size) as it is read. */
 export interface RemoteBlob {
-  /** The repository at the image's manifest digest (`host/repo@sha256:...`): what every thread pulls from. */
+  /** The image as asked for: its repository is where the blob is, and errors name it so. */
   remote: DockerReference;
   digest: string;
   size: number;
@@ -67,10 +67,9 @@ export async function resolveRegistryImage(ref: DockerReference, name: string, a
   const what = `manifest ${manifest.digest}`;
   const diffIds = diffIdsOf(config.json, name);
   if (pulled.layers.length !== diffIds.length) throw new InputError(name, `${what} lists ${pulled.layers.length} layers but its config has ${diffIds.length} diff IDs`);
-  const remote = withDigest(ref, manifest.digest);
   return {
     name,
-    ref: referenceName(remote),
+    ref: referenceName(withDigest(ref, manifest.digest)),
     ...(pulled.platform && { platform: pulled.platform }),
     pulled,
     metadataBytes: (pulled.index?.size ?? 0) + manifest.size + config.bytes.length,
@@ -78,7 +77,7 @@ export async function resolveRegistryImage(ref: DockerReference, name: string, a
       const label = layerLabel(i, d.digest);
       const compression = layerCompression(d.mediaType);
       if (!compression) throw new InputError(name, `${label}: unknown layer media type ${d.mediaType}`);
-      const blob: RemoteBlob = { remote, digest: d.digest, size: d.size, access };
+      const blob: RemoteBlob = { remote: ref, digest: d.digest, size: d.size, access };
       return { index: i, diffId: diffIds[i]!, blob, digest: d.digest, size: d.size, compression, label };
     }),
   };

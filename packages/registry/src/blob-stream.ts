@@ -61,7 +61,8 @@ async function feedPrefix(d: Digester, prefix: BlobOpenOptions['prefix']): Promi
 }
 
 /**
- * A blob's bytes as they arrive, checked as they pass: more bytes than `size` fail at once; a
+ * A blob's bytes as they arrive, checked as they pass: a Content-Length other than `size`, or
+ * more bytes than `size`, fail at once; a
  * short blob or a wrong digest fail when the stream ends, after the last chunk and before the
  * consumer's loop can finish, so nothing unverified is ever complete. A dropped, reset or stalled
  * connection is resumed with `Range: bytes=N-` (at most retry.maxResumes times); a 206 counts only
@@ -102,7 +103,15 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
     } else if (res.status === 200 && offset > 0) {
       ctx.onEvent({ type: 'resume', what, offset, reason: 'the server ignored Range; reading from the start' });
     }
-    if (res.status === 200 && res.body) return { reader: res.body.getReader(), skip: offset };
+    if (res.status === 200 && res.body) {
+      // A whole answer that announces another length is not the blob: no resume can mend that.
+      const length = res.headers.get('content-length');
+      if (length !== null && /^[0-9]+$/.test(length) && Number(length) !== size) {
+        await discard(res);
+        throw failure(ctx, source, 'integrity', `${what}: size mismatch: the registry sends ${length} bytes, the descriptor states ${size}`);
+      }
+      return { reader: res.body.getReader(), skip: offset };
+    }
     throw await ep.statusError(req, res);
   };
 

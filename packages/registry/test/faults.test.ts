@@ -243,7 +243,39 @@ describe.runIf(ready)('faults between the client and the registry', () => {
       })(),
       'integrity',
     );
-    expect(long.message).toContain(`size mismatch: more than the ${big.size} bytes`);
+    expect(long.message).toContain(`size mismatch: the registry sends ${big.size + 5} bytes, the descriptor states ${big.size}`);
+    expect(received).toBe(0);
+    // Fewer, announced so: a size mismatch at once, not a connection to resume.
+    proxy.handler = async (req, _res, t) => {
+      const up = await t.forward();
+      if (!isBlob(req, big.digest)) return t.send(up);
+      t.send(up, up.body.subarray(0, 1000));
+    };
+    proxy.requests.length = 0;
+    const short = await oneLineError(
+      (async () => {
+        for await (const chunk of client().openBlob(ref(), big)) void chunk;
+      })(),
+      'integrity',
+    );
+    expect(short.message).toContain(`size mismatch: the registry sends 1000 bytes, the descriptor states ${big.size}`);
+    expect(blobRequests()).toHaveLength(1);
+    // Sent chunked (no Content-Length), more bytes than stated fail as soon as they appear.
+    proxy.handler = async (req, res, t) => {
+      const up = await t.forward();
+      if (!isBlob(req, big.digest)) return t.send(up);
+      const { 'content-length': _, ...headers } = up.headers;
+      res.writeHead(200, headers);
+      res.end(Buffer.concat([up.body, Buffer.from('extra')]));
+    };
+    received = 0;
+    const chunked = await oneLineError(
+      (async () => {
+        for await (const chunk of client().openBlob(ref(), big)) received += chunk.length;
+      })(),
+      'integrity',
+    );
+    expect(chunked.message).toContain(`size mismatch: more than the ${big.size} bytes`);
     expect(received).toBeLessThanOrEqual(big.size);
 
     // A manifest whose bytes do not match the digest it was asked for.
