@@ -6,7 +6,8 @@ import { cli } from './helpers/cli.js';
 // to cross a wrap point; it must read intact once line breaks and indentation are spaces again.
 const phrases = {
   fsmerge: [
-    'IMAGE: an OCI image layout directory, an OCI archive, or a docker-save tar (legacy or Docker 25+); - reads the archive from stdin',
+    'pulled from the registry, each layer converted as it downloads',
+    'also keep what was pulled as an OCI layout in this directory (blobs there are not fetched again)',
     'layer image cache, content-addressed by diff ID (default: blobs/ beside the output)',
   ],
   'mkerofs-ts': [

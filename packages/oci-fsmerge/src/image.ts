@@ -1,7 +1,7 @@
 import type { Compression } from '@fstools/fstree';
 import type { BlobLocation } from './archive.js';
 import type { Platform } from './platform.js';
-import type { RemoteBlob } from './registry-source.js';
+import type { RemoteBlob } from './remote-blob.js';
 
 /** One layer of an image, bottom first, with everything needed to read and verify it. */
 export interface LayerSource {

@@ -1,5 +1,6 @@
 export { fsmerge } from './fsmerge.js';
-export type { FsmergeInput, FsmergeOptions, FsmergeResult, LayerReport, ProgressEvent } from './fsmerge.js';
+export type { FsmergeInput, FsmergeOptions, FsmergeResult, LayerReport, ProgressEvent, PullReport } from './fsmerge.js';
+export type { RegistryAccess } from './remote-blob.js';
 export { resolveImage, imageFromLayerFiles } from './resolve.js';
 export type { LayerSource, ResolvedImage } from './image.js';
 export type { Platform } from './platform.js';

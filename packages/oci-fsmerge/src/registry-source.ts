@@ -1,33 +1,12 @@
 import { credentialResolver, RegistryClient, referenceName, withDigest } from '@fstools/registry';
 import type { DockerReference, RegistryImage } from '@fstools/registry';
+import type { RegistryAccess, RemoteBlob } from './remote-blob.js';
 import { InputError } from '@fstools/fstree';
 import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import { diffIdsOf } from './json.js';
 import { layerCompression } from './media-types.js';
 import type { Platform } from './platform.js';
-
-/**
- * How to reach registries, as skopeo's flags say it. Plain data: a worker thread converting a
- * layer makes its own client from it.
- */
-export interface RegistryAccess {
-  /** false = --tls-verify=false: any certificate, and plain HTTP when HTTPS fails. Default true. */
-  tlsVerify?: boolean;
-  /** --creds USER[:PASS], for every registry. */
-  creds?: string;
-  /** --authfile FILE (else REGISTRY_AUTH_FILE, the containers auth.json files, ~/.docker/config.json). */
-  authfile?: string;
-}
-
-/** A layer blob still in a registry: fetched (and verified by digest and size) as it is read. */
-export interface RemoteBlob {
-  /** The image as asked for: its repository is where the blob is, and errors name it so. */
-  remote: DockerReference;
-  digest: string;
-  size: number;
-  access: RegistryAccess;
-}
 
 /** An image resolved from a registry: its layers are RemoteBlobs; what was fetched to get there. */
 export interface PulledImage extends ResolvedImage {

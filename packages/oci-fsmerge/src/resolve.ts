@@ -8,7 +8,8 @@ import { hasOciIndex, resolveOciLayout } from './oci-layout.js';
 import { statSync } from 'node:fs';
 import type { ImageReference } from '@fstools/registry';
 import { formatDockerReference, formatReference } from '@fstools/registry';
-import type { PulledImage, RegistryAccess } from './registry-source.js';
+import type { PulledImage } from './registry-source.js';
+import type { RegistryAccess } from './remote-blob.js';
 import { resolveRegistryImage } from './registry-source.js';
 
 /**
