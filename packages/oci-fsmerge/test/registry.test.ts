@@ -5,6 +5,7 @@
 // images); the kept OCI layout is read back by skopeo.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { InputError } from '@fstools/fstree';
@@ -16,8 +17,8 @@ import type { Pushed } from '../../registry/test/helpers/images.js';
 import { pushAll, sampleArchive } from '../../registry/test/helpers/images.js';
 import type { RegistryServer } from '../../registry/test/helpers/registry-server.js';
 import { haveHtpasswd, haveRegistry, haveSkopeo, skopeoCopy, startRegistry } from '../../registry/test/helpers/registry-server.js';
-import type { Proxy } from '../../registry/test/helpers/servers.js';
-import { passThrough, sendThenDrop, startProxy } from '../../registry/test/helpers/servers.js';
+import type { Handler, Proxy } from '../../registry/test/helpers/servers.js';
+import { bearerGate, passThrough, sendSlowly, sendThenDrop, startBlobStore, startProxy, startTokenServer } from '../../registry/test/helpers/servers.js';
 import { deviceManifest, expectMerged, overlayManifest } from './helpers/judge.js';
 
 const ready = haveRegistry && haveSkopeo;
@@ -38,6 +39,19 @@ function fsmergeCli(args: string[], env: Record<string, string> = {}): Promise<{
 /** Layer-blob GETs the proxy forwarded (manifests and configs left out). */
 function blobGets(proxy: Proxy, digests: string[]): string[] {
   return proxy.requests.filter((r) => r.method === 'GET' && digests.some((d) => r.url.endsWith(`/blobs/${d}`))).map((r) => r.url);
+}
+
+/** A handler answering `fault` to the first `times` requests that `match` each distinct URL, forwarding the rest. */
+function onceEach(match: (req: IncomingMessage) => boolean, times: number, fault: (req: IncomingMessage, res: ServerResponse) => void): Handler {
+  const seen = new Map<string, number>();
+  return async (req, res, t) => {
+    const k = seen.get(req.url!) ?? 0;
+    if (match(req) && k < times) {
+      seen.set(req.url!, k + 1);
+      return fault(req, res);
+    }
+    t.send(await t.forward());
+  };
 }
 
 /** Nothing but finished files: no temporary file fsmerge made is left anywhere under `dir`. */
@@ -74,14 +88,14 @@ describe.runIf(ready && canMount())('fsmerge docker://REF', () => {
     proxy.requests.length = 0;
   });
 
-  it('pulls as converting the pushed image from disk does: the same fsmeta and layer images, byte for byte; the kernel mounts it as the overlay of its layers', async () => {
-    for (const [name, local] of [
-      ['big:v1', pushed.big.dir],
-      ['sample:latest', sampleArchive],
-    ] as const) {
+  it('pulls as skopeo copy + fsmerge of the copy do: the same fsmeta and layer images, byte for byte; the kernel mounts it as the overlay of its layers', async () => {
+    for (const name of ['big:v1', 'sample:latest']) {
       const o = out();
       const r = await pull(name, { output: join(o, 'fsmeta.erofs'), raw: join(o, 'disk.img') });
-      const l = await fsmerge({ image: local }, { output: join(o, 'local', 'fsmeta.erofs') });
+      // skopeo's copy of the same image (straight from the registry: spawnSync holds the proxy).
+      const copy = spawnSync('skopeo', ['copy', '--quiet', '--insecure-policy', '--src-tls-verify=false', `docker://${registry.host}/${name}`, `oci:${join(o, 'copy')}:x`], { encoding: 'utf8' });
+      expect(copy.status, copy.stderr).toBe(0);
+      const l = await fsmerge({ reference: `oci:${join(o, 'copy')}:x` }, { output: join(o, 'local', 'fsmeta.erofs') });
       expect(readFileSync(r.fsmeta.path).equals(readFileSync(l.fsmeta.path)), name).toBe(true);
       expect(r.layers.map((x) => x.diffId)).toEqual(l.layers.map((x) => x.diffId));
       for (const [i, layer] of r.layers.entries()) expect(readFileSync(layer.path).equals(readFileSync(l.layers[i]!.path)), `${name} layer ${i}`).toBe(true);
@@ -182,6 +196,69 @@ describe.runIf(ready && canMount())('fsmerge docker://REF', () => {
     expect(resumedAt[0]).toBeLessThanOrEqual(1 << 20);
     expect(readFileSync(r.fsmeta.path).equals(readFileSync(clean.fsmeta.path))).toBe(true);
     for (const [i, l] of r.layers.entries()) expect(readFileSync(l.path).equals(readFileSync(clean.layers[i]!.path))).toBe(true);
+  });
+
+  it('500s, 429 with Retry-After, a redirect to blob storage on another host, and a slow stream end in the exact images', async () => {
+    const o = out();
+    const clean = await pull('big:v1', { output: join(o, 'clean', 'fsmeta.erofs') });
+    const digests = bigLayers();
+    const store = await startBlobStore((d) => registry.blob(d));
+    try {
+      const faults: Array<[string, Handler]> = [
+        ['500 twice on the manifest', onceEach((req) => req.url!.includes('/manifests/'), 2, (_req, res) => void res.writeHead(500).end('boom'))],
+        ['429 with Retry-After: 1 on each blob', onceEach((req) => digests.some((d) => req.url!.endsWith(d)), 2, (_req, res) => void res.writeHead(429, { 'retry-after': '1' }).end())],
+        ['blobs redirected to another host', async (req, res, t) => {
+          const d = digests.find((x) => req.url!.endsWith(`/blobs/${x}`));
+          if (d) return void res.writeHead(307, { location: store.urlFor(d) }).end();
+          t.send(await t.forward());
+        }],
+        ['a slow stream', async (req, res, t) => {
+          const up = await t.forward();
+          if (digests.some((d) => req.url!.endsWith(`/blobs/${d}`))) return sendSlowly(res, up, 256 << 10, 5);
+          t.send(up);
+        }],
+      ];
+      for (const [what, handler] of faults) {
+        proxy.handler = handler;
+        proxy.requests.length = 0;
+        const r = await pull('big:v1', { output: join(o, String(n++), 'fsmeta.erofs') });
+        expect(readFileSync(r.fsmeta.path).equals(readFileSync(clean.fsmeta.path)), what).toBe(true);
+        for (const [i, l] of r.layers.entries()) expect(readFileSync(l.path).equals(readFileSync(clean.layers[i]!.path)), `${what}: layer ${i}`).toBe(true);
+      }
+      // The redirect target got every layer blob, never with credentials.
+      expect(store.requests.filter((q) => q.url.startsWith('/store/')).length).toBeGreaterThanOrEqual(digests.length);
+      expect(store.requests.every((q) => q.headers.authorization === undefined)).toBe(true);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('the token flow (401 + Bearer challenge, a token per repository scope): --creds pulls; without them one line, nothing written', async () => {
+    const USER = 'tok';
+    const PASSWORD = 'tok-pw-5b0f-secret';
+    const tokens = await startTokenServer({ user: USER, password: PASSWORD });
+    const gate = await startProxy(registry.host);
+    gate.handler = bearerGate(tokens);
+    try {
+      const o = out();
+      const plain = await pull('sample:latest', { output: join(o, 'plain', 'fsmeta.erofs') });
+      const target = `docker://${gate.host}/sample:latest`;
+      const ok = await fsmergeCli([target, '--tls-verify=false', '--creds', `${USER}:${PASSWORD}`, '-o', join(o, 'fsmeta.erofs'), '--vmdk', join(o, 'disk.vmdk'), '--json']);
+      expect(ok.status, ok.stderr).toBe(0);
+      expect(ok.stdout).not.toContain(PASSWORD);
+      expect(readFileSync(join(o, 'fsmeta.erofs')).equals(readFileSync(plain.fsmeta.path))).toBe(true);
+      expect(tokens.issued.length).toBeGreaterThan(0);
+      expect(tokens.issued.every((i) => i.scope === 'repository:sample:pull')).toBe(true);
+      const denied = await fsmergeCli([target, '--tls-verify=false', '-o', join(o, 'denied', 'fsmeta.erofs'), '--vmdk', join(o, 'denied', 'disk.vmdk')]);
+      expect(denied.status).toBe(1);
+      expect(denied.stderr.trim().split('\n')).toHaveLength(1);
+      expect(denied.stderr).toMatch(new RegExp(`^fsmerge: ${target}: .*(401|unauthorized|credentials)`, 'i'));
+      for (const i of tokens.issued) expect(denied.stderr + ok.stdout + ok.stderr).not.toContain(i.token);
+      expect(existsSync(join(o, 'denied'))).toBe(false);
+    } finally {
+      await gate.close();
+      await tokens.close();
+    }
   });
 
   it('a blob with wrong bytes fails the run with one line naming the reference and the layer; no layer image, output or kept blob is left', async () => {
