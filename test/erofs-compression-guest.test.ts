@@ -26,6 +26,7 @@ const sets: CompressionOptions[] = [
   { algorithm: 'lz4hc', pclusterSize: 16384, ztailpacking: true },
   { algorithm: 'zstd', pclusterSize: 65536, fragments: true, dedupe: true },
   { algorithm: 'deflate', ztailpacking: true, fragments: 'all' },
+  { algorithm: 'lzma', pclusterSize: 65536, ztailpacking: true },
 ];
 
 describe.runIf(ready)('the guest kernel reads compressed images', () => {

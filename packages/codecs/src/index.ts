@@ -18,3 +18,4 @@ export {
 export type { ZstdOptions } from './zstd.js';
 export { LzmaError, decodeProps, microLzmaDecompress } from './lzma.js';
 export type { LzmaProps } from './lzma.js';
+export { LZMA_DEFAULT_LEVEL, LZMA_MAX_LEVEL, LzmaEncoder, lzmaCompressDestSize } from './lzma-encoder.js';

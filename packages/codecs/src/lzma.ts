@@ -4,59 +4,61 @@
  * place of the range coder's first byte, which is always zero in LZMA), the compressed size is the
  * pcluster's and the decompressed size the extent's. The dictionary is the output buffer itself
  * (every pcluster is decoded on its own); distances must also stay below the image's declared
- * dictionary size, as the kernel's decoder requires.
+ * dictionary size, as the kernel's decoder requires. The model (probability layout, states,
+ * slots) is lzma-model.ts, which the encoder shares.
  *
  * Every loop is bounded: each step emits at least one output byte and reading past the input is an
  * error, so corrupt data costs at most O(output + input) work and throws LzmaError.
  */
+import {
+  afterLiteral,
+  afterLongRep,
+  afterMatch,
+  afterShortRep,
+  ALIGN_BITS,
+  decodeProps,
+  DIST_ALIGN,
+  DIST_MODEL_END,
+  DIST_MODEL_START,
+  DIST_SLOT,
+  DIST_SLOT_BITS,
+  DIST_SPECIAL,
+  distState,
+  IS_MATCH,
+  IS_REP,
+  IS_REP0,
+  IS_REP0_LONG,
+  IS_REP1,
+  IS_REP2,
+  LEN_CHOICE,
+  LEN_CHOICE2,
+  LEN_HIGH,
+  LEN_HIGH_BITS,
+  LEN_LOW,
+  LEN_LOW_BITS,
+  LEN_MID,
+  LEN_MID_BITS,
+  LIT_STATES,
+  LITERAL,
+  LITERAL_CODER_SIZE,
+  LzmaError,
+  type LzmaProps,
+  MATCH_LEN_CODER,
+  MATCH_LEN_MIN,
+  MOVE_BITS,
+  POS_STATES_MAX,
+  PROB_BITS,
+  PROB_INIT,
+  PROB_ONE,
+  probCount,
+  RC_TOP,
+  REP_LEN_CODER,
+} from './lzma-model.js';
 
-/** Why a MicroLZMA stream could not be decoded. */
-export class LzmaError extends Error {}
+export { decodeProps, LzmaError, type LzmaProps } from './lzma-model.js';
 
-/** lc + lp may not exceed this (kernel xz and liblzma's MicroLZMA both refuse more). */
-const LCLP_MAX = 4;
-/** The largest properties byte: pb = 4, lp = 4, lc = 8. */
-const PROPS_MAX = (4 * 5 + 4) * 9 + 8;
 /** Bytes the range decoder starts with: the properties byte (shifted out) and the 32-bit code. */
 const RC_INIT_BYTES = 5;
-const RC_TOP = 2 ** 24;
-const PROB_BITS = 11;
-const PROB_INIT = (1 << PROB_BITS) >> 1;
-const MOVE_BITS = 5;
-
-const STATES = 12;
-/** States below this follow a literal; at or above, a match or rep. */
-const LIT_STATES = 7;
-const POS_STATES_MAX = 16;
-const LEN_LOW_BITS = 3;
-const LEN_MID_BITS = 3;
-const LEN_HIGH_BITS = 8;
-const MATCH_LEN_MIN = 2;
-const DIST_STATES = 4;
-const DIST_SLOT_BITS = 6;
-/** Slots below this are the distance itself; up to DIST_MODEL_END their low bits are modelled. */
-const DIST_MODEL_START = 4;
-const DIST_MODEL_END = 14;
-const FULL_DISTANCES = 1 << (DIST_MODEL_END >> 1);
-const ALIGN_BITS = 4;
-const LITERAL_CODER_SIZE = 0x300;
-
-/** lc/lp/pb decoded from the properties byte. */
-export interface LzmaProps {
-  lc: number;
-  lp: number;
-  pb: number;
-}
-
-/** Decodes a properties byte (pb * 45 + lp * 9 + lc); throws on values the kernel refuses. */
-export function decodeProps(byte: number): LzmaProps {
-  if (byte > PROPS_MAX) throw new LzmaError(`properties byte ${byte} out of range`);
-  const lc = byte % 9;
-  const lp = Math.floor(byte / 9) % 5;
-  const pb = Math.floor(byte / 45);
-  if (lc + lp > LCLP_MAX) throw new LzmaError(`lc ${lc} + lp ${lp} exceeds ${LCLP_MAX}`);
-  return { lc, lp, pb };
-}
 
 /** Indexes into RangeDecoder's state words. */
 const RANGE = 0;
@@ -104,7 +106,7 @@ class RangeDecoder {
     const bound = (rc[RANGE]! >>> PROB_BITS) * p;
     if (rc[CODE]! < bound) {
       rc[RANGE] = bound;
-      probs[i] = p + (((1 << PROB_BITS) - p) >>> MOVE_BITS);
+      probs[i] = p + ((PROB_ONE - p) >>> MOVE_BITS);
       return 0;
     }
     rc[RANGE] -= bound;
@@ -147,47 +149,16 @@ class RangeDecoder {
   }
 }
 
-/** Length coder layout: choice, choice2, then low[16][8], mid[16][8], high[256]. */
-const LEN_CHOICE = 0;
-const LEN_CHOICE2 = 1;
-const LEN_LOW = 2;
-const LEN_MID = LEN_LOW + (POS_STATES_MAX << LEN_LOW_BITS);
-const LEN_HIGH = LEN_MID + (POS_STATES_MAX << LEN_MID_BITS);
-const LEN_PROBS = LEN_HIGH + (1 << LEN_HIGH_BITS);
-
-/** The length coder (one for matches, one for reps): 2..273, low and mid trees by pos state. */
-class LengthDecoder {
-  private readonly probs = new Uint16Array(LEN_PROBS).fill(PROB_INIT);
-
-  decode(rc: RangeDecoder, posState: number): number {
-    const p = this.probs;
-    if (!rc.bit(p, LEN_CHOICE)) return MATCH_LEN_MIN + rc.tree(p, LEN_LOW + (posState << LEN_LOW_BITS), LEN_LOW_BITS);
-    if (!rc.bit(p, LEN_CHOICE2)) return MATCH_LEN_MIN + (1 << LEN_LOW_BITS) + rc.tree(p, LEN_MID + (posState << LEN_MID_BITS), LEN_MID_BITS);
-    return MATCH_LEN_MIN + (1 << LEN_LOW_BITS) + (1 << LEN_MID_BITS) + rc.tree(p, LEN_HIGH, LEN_HIGH_BITS);
-  }
+/** A length (2..273) through the length coder at `coder`: low and mid trees by pos state, then high. */
+function decodeLength(rc: RangeDecoder, probs: Uint16Array, coder: number, posState: number): number {
+  if (!rc.bit(probs, coder + LEN_CHOICE)) return MATCH_LEN_MIN + rc.tree(probs, coder + LEN_LOW + (posState << LEN_LOW_BITS), LEN_LOW_BITS);
+  if (!rc.bit(probs, coder + LEN_CHOICE2)) return MATCH_LEN_MIN + (1 << LEN_LOW_BITS) + rc.tree(probs, coder + LEN_MID + (posState << LEN_MID_BITS), LEN_MID_BITS);
+  return MATCH_LEN_MIN + (1 << LEN_LOW_BITS) + (1 << LEN_MID_BITS) + rc.tree(probs, coder + LEN_HIGH, LEN_HIGH_BITS);
 }
-
-/** State after a literal, a match, a long rep and a short rep (1-byte rep0). */
-const afterLiteral = (s: number) => (s < 4 ? 0 : s < 10 ? s - 3 : s - 6);
-const afterMatch = (s: number) => (s < LIT_STATES ? 7 : 10);
-const afterLongRep = (s: number) => (s < LIT_STATES ? 8 : 11);
-const afterShortRep = (s: number) => (s < LIT_STATES ? 9 : 11);
 
 /** The LZMA probability model and decoder state for one stream. */
 class LzmaDecoder {
-  private readonly isMatch = new Uint16Array(STATES * POS_STATES_MAX).fill(PROB_INIT);
-  private readonly isRep = new Uint16Array(STATES).fill(PROB_INIT);
-  private readonly isRep0 = new Uint16Array(STATES).fill(PROB_INIT);
-  private readonly isRep1 = new Uint16Array(STATES).fill(PROB_INIT);
-  private readonly isRep2 = new Uint16Array(STATES).fill(PROB_INIT);
-  private readonly isRep0Long = new Uint16Array(STATES * POS_STATES_MAX).fill(PROB_INIT);
-  private readonly distSlot = new Uint16Array(DIST_STATES << DIST_SLOT_BITS).fill(PROB_INIT);
-  /** Reverse trees for the low bits of slots DIST_MODEL_START..DIST_MODEL_END-1. */
-  private readonly distSpecial = new Uint16Array(FULL_DISTANCES - DIST_MODEL_END).fill(PROB_INIT);
-  private readonly distAlign = new Uint16Array(1 << ALIGN_BITS).fill(PROB_INIT);
-  private readonly matchLen = new LengthDecoder();
-  private readonly repLen = new LengthDecoder();
-  private readonly literal: Uint16Array;
+  private readonly probs: Uint16Array;
   private readonly pbMask: number;
   private readonly lpMask: number;
   private state = 0;
@@ -207,31 +178,31 @@ class LzmaDecoder {
     private readonly props: LzmaProps,
     private readonly dictSize: number,
   ) {
-    this.literal = new Uint16Array(LITERAL_CODER_SIZE << (props.lc + props.lp)).fill(PROB_INIT);
+    this.probs = new Uint16Array(probCount(props.lc, props.lp)).fill(PROB_INIT);
     this.pbMask = (1 << props.pb) - 1;
     this.lpMask = (1 << props.lp) - 1;
   }
 
   /** Fills the output; returns whether a match ran past its end (bytes the stream still owes). */
   run(): boolean {
-    const { rc, out } = this;
+    const { rc, out, probs } = this;
     while (this.pos < out.length) {
       const posState = this.pos & this.pbMask;
-      if (!rc.bit(this.isMatch, this.state * POS_STATES_MAX + posState)) {
+      if (!rc.bit(probs, IS_MATCH + this.state * POS_STATES_MAX + posState)) {
         this.decodeLiteral();
         continue;
       }
-      const len = rc.bit(this.isRep, this.state) ? this.decodeRep(posState) : this.decodeMatch(posState);
+      const len = rc.bit(probs, IS_REP + this.state) ? this.decodeRep(posState) : this.decodeMatch(posState);
       this.copyMatch(len);
     }
     return this.pending > 0;
   }
 
   private decodeLiteral(): void {
-    const { rc, out, pos } = this;
+    const { rc, out, pos, probs } = this;
     const { lc } = this.props;
     const prev = pos > 0 ? out[pos - 1]! : 0;
-    const base = LITERAL_CODER_SIZE * (((pos & this.lpMask) << lc) + (prev >> (8 - lc)));
+    const base = LITERAL + LITERAL_CODER_SIZE * (((pos & this.lpMask) << lc) + (prev >> (8 - lc)));
     let sym = 1;
     if (this.state >= LIT_STATES) {
       // After a match the byte at rep0 steers the model until the first differing bit.
@@ -239,12 +210,12 @@ class LzmaDecoder {
       while (sym < 0x100) {
         const matchBit = (match >> 7) & 1;
         match <<= 1;
-        const b = rc.bit(this.literal, base + ((1 + matchBit) << 8) + sym);
+        const b = rc.bit(probs, base + ((1 + matchBit) << 8) + sym);
         sym = (sym << 1) | b;
         if (b !== matchBit) break;
       }
     }
-    while (sym < 0x100) sym = (sym << 1) | rc.bit(this.literal, base + sym);
+    while (sym < 0x100) sym = (sym << 1) | rc.bit(probs, base + sym);
     out[this.pos++] = sym & 0xff;
     this.state = afterLiteral(this.state);
   }
@@ -254,7 +225,7 @@ class LzmaDecoder {
    * checked against the dictionary here, so every rep distance is one that passed.
    */
   private decodeMatch(posState: number): number {
-    const len = this.matchLen.decode(this.rc, posState);
+    const len = decodeLength(this.rc, this.probs, MATCH_LEN_CODER, posState);
     const dist = this.decodeDistance(len);
     if (dist >= this.dictSize) throw new LzmaError(`match distance ${dist + 1} exceeds the ${this.dictSize}-byte dictionary`);
     this.rep3 = this.rep2;
@@ -267,34 +238,33 @@ class LzmaDecoder {
 
   /** Distance minus one: a 6-bit slot picks the top two bits and how many bits follow. */
   private decodeDistance(len: number): number {
-    const { rc } = this;
-    const distState = Math.min(len - MATCH_LEN_MIN, DIST_STATES - 1);
-    const slot = rc.tree(this.distSlot, distState << DIST_SLOT_BITS, DIST_SLOT_BITS);
+    const { rc, probs } = this;
+    const slot = rc.tree(probs, DIST_SLOT + (distState(len) << DIST_SLOT_BITS), DIST_SLOT_BITS);
     if (slot < DIST_MODEL_START) return slot;
     const bits = (slot >> 1) - 1;
     const top = 2 | (slot & 1);
     if (slot < DIST_MODEL_END) {
       const base = top << bits;
-      return base + rc.reverseTree(this.distSpecial, base - slot - 1, bits);
+      return base + rc.reverseTree(probs, DIST_SPECIAL + base - slot - 1, bits);
     }
     // Up to 32 bits in all: the high part fits an int, the final scaling may not.
     const high = (top << (bits - ALIGN_BITS)) + rc.direct(bits - ALIGN_BITS);
-    return high * (1 << ALIGN_BITS) + rc.reverseTree(this.distAlign, 0, ALIGN_BITS);
+    return high * (1 << ALIGN_BITS) + rc.reverseTree(probs, DIST_ALIGN, ALIGN_BITS);
   }
 
   /** A repeat of one of the last four distances; a short rep is one byte at rep0. */
   private decodeRep(posState: number): number {
-    const { rc, state } = this;
-    if (!rc.bit(this.isRep0, state)) {
-      if (!rc.bit(this.isRep0Long, state * POS_STATES_MAX + posState)) {
+    const { rc, state, probs } = this;
+    if (!rc.bit(probs, IS_REP0 + state)) {
+      if (!rc.bit(probs, IS_REP0_LONG + state * POS_STATES_MAX + posState)) {
         this.state = afterShortRep(state);
         return 1;
       }
     } else {
       let dist: number;
-      if (!rc.bit(this.isRep1, state)) dist = this.rep1;
+      if (!rc.bit(probs, IS_REP1 + state)) dist = this.rep1;
       else {
-        if (!rc.bit(this.isRep2, state)) dist = this.rep2;
+        if (!rc.bit(probs, IS_REP2 + state)) dist = this.rep2;
         else {
           dist = this.rep3;
           this.rep3 = this.rep2;
@@ -305,7 +275,7 @@ class LzmaDecoder {
       this.rep0 = dist;
     }
     this.state = afterLongRep(state);
-    return this.repLen.decode(rc, posState);
+    return decodeLength(rc, probs, REP_LEN_CODER, posState);
   }
 
   /** Copies `len` bytes from rep0 back, as many as fit; the rest is pending. */

@@ -21,7 +21,7 @@ const COMPRESSION_EXTENDED = ['ztailpacking', 'fragments', 'all-fragments', 'ded
 export function compressionOptionHelp(when: string, otherExtended: string[] = []): Record<'z' | 'C' | 'E' | 'workers', string> {
   const compression = COMPRESSION_EXTENDED.join(', ');
   return {
-    z: `compress regular files: ALG[,level=N] with ALG ${compressionAlgorithms.join(', ')} (levels: lz4hc 1-12, default 9; deflate 0-9, default 1; zstd 1-22, default 3); what does not shrink by a block stays uncompressed`,
+    z: `compress regular files: ALG[,level=N] with ALG ${compressionAlgorithms.join(', ')} (levels: lz4hc 1-12, default 9; deflate 0-9, default 1; zstd 1-22, default 3; lzma 0-9, default 6); what does not shrink by a block stays uncompressed`,
     C: `with ${when}: largest physical cluster in bytes, a multiple of the block size up to 1M (default one block)`,
     E: otherExtended.length ? `extended options, comma separated: ${otherExtended.join(', ')}; with ${when} also ${compression}` : `with ${when}: extended options, comma separated: ${compression}`,
     workers: `with ${when}: threads that compress (default: the CPU count); the image is the same for any number`,

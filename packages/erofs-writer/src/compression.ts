@@ -1,4 +1,4 @@
-import { DEFLATE_DEFAULT_LEVEL, DEFLATE_MAX_LEVEL, LZ4_FAST_LEVEL, LZ4HC_DEFAULT_LEVEL, LZ4HC_MAX_LEVEL, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL } from '@fstools/codecs';
+import { DEFLATE_DEFAULT_LEVEL, DEFLATE_MAX_LEVEL, LZ4_FAST_LEVEL, LZ4HC_DEFAULT_LEVEL, LZ4HC_MAX_LEVEL, LZMA_DEFAULT_LEVEL, LZMA_MAX_LEVEL, ZSTD_DEFAULT_LEVEL, ZSTD_MAX_LEVEL } from '@fstools/codecs';
 import { InputError } from '@fstools/fstree';
 import type { CompressionAlgorithm, CompressionSetup } from './encoders.js';
 import { hasEncoder } from './encoders.js';
@@ -42,7 +42,7 @@ const algorithms: Record<CompressionAlgorithm, Algorithm> = {
   lz4hc: { id: Z_EROFS_COMPRESSION_LZ4, levels: { min: 1, max: LZ4HC_MAX_LEVEL, default: LZ4HC_DEFAULT_LEVEL }, dictSize: () => 65536 },
   deflate: { id: Z_EROFS_COMPRESSION_DEFLATE, levels: { min: 0, max: DEFLATE_MAX_LEVEL, default: DEFLATE_DEFAULT_LEVEL }, dictSize: () => 1 << 15 },
   zstd: { id: Z_EROFS_COMPRESSION_ZSTD, levels: { min: 1, max: ZSTD_MAX_LEVEL, default: ZSTD_DEFAULT_LEVEL }, dictSize: (p) => 2 ** Math.floor(Math.log2(Math.min(Z_EROFS_ZSTD_MAX_DICT_SIZE, p * 8))) },
-  lzma: { id: Z_EROFS_COMPRESSION_LZMA, levels: { min: 0, max: 9, default: 6 }, dictSize: (p) => Math.max(32768, Math.min(Z_EROFS_LZMA_MAX_DICT_SIZE, p * 4)) },
+  lzma: { id: Z_EROFS_COMPRESSION_LZMA, levels: { min: 0, max: LZMA_MAX_LEVEL, default: LZMA_DEFAULT_LEVEL }, dictSize: (p) => Math.max(32768, Math.min(Z_EROFS_LZMA_MAX_DICT_SIZE, p * 4)) },
 };
 
 /** The algorithms this build can write (@fstools/codecs has their encoders). */

@@ -1,4 +1,4 @@
-import { DeflateEncoder, Lz4Encoder, zstdAvailable, ZstdEncoder } from '@fstools/codecs';
+import { DeflateEncoder, Lz4Encoder, LzmaEncoder, zstdAvailable, ZstdEncoder } from '@fstools/codecs';
 import type { PclusterEncoder, PlanOptions } from './compress-plan.js';
 
 export type CompressionAlgorithm = 'lz4' | 'lz4hc' | 'deflate' | 'zstd' | 'lzma';
@@ -23,6 +23,9 @@ const makers: Partial<Record<CompressionAlgorithm, (s: CompressionSetup) => Pclu
   lz4hc: (s) => wrap(new Lz4Encoder(s.level)),
   // Raw DEFLATE within the window the configuration record names (windowbits).
   deflate: (s) => wrap(new DeflateEncoder(s.level)),
+  // MicroLZMA, every distance below the configuration record's dict_size. Each call starts from a
+  // fresh model and match finder, so the output depends on nothing but its input: no reset.
+  lzma: (s) => wrap(new LzmaEncoder(s.level, s.dictSize)),
   // One frame per pcluster, its window no larger than the configuration record's windowlog
   // (node:zlib's zstd: Node 22.15 and later). The encoder starts its search from the ratio of its
   // last call: a fresh one per segment keeps the output independent of the thread's history.
