@@ -6,10 +6,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { FsmergeInput, FsmergeResult } from './fsmerge.js';
 import { fsmerge } from './fsmerge.js';
-import { parsePlatform } from './platform.js';
 import { mib, TerminalProgress } from './progress.js';
 import type { ImageReference } from '@fstools/registry';
-import { parseReference } from '@fstools/registry';
+import { parsePlatform, parseReference } from '@fstools/registry';
 
 /** Exit codes: 0 done, 1 bad input or failure, 2 usage. */
 async function main(argv: string[]): Promise<number> {

@@ -8,7 +8,7 @@ import type { Candidate, SelectOptions } from './index-select.js';
 import { selectImage } from './index-select.js';
 import type { Json } from './json.js';
 import { diffIdsOf, parseAny, parseObject } from './json.js';
-import { platformFrom } from './platform.js';
+import { platformFrom } from '@fstools/registry';
 
 interface SaveEntry extends Candidate {
   config: string;

@@ -18,7 +18,7 @@ import type { LayerLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { LayerTree } from './merge.js';
 import { mergeLayers } from './merge.js';
-import type { Platform } from './platform.js';
+import type { Platform } from '@fstools/registry';
 import type { PulledImage } from './registry-source.js';
 import type { RegistryAccess } from './remote-blob.js';
 import { closeRegistryClients } from './registry-source.js';

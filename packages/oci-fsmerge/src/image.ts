@@ -1,6 +1,6 @@
 import type { Compression } from '@fstools/fstree';
 import type { BlobLocation } from './archive.js';
-import type { Platform } from './platform.js';
+import type { Platform } from '@fstools/registry';
 import type { RemoteBlob } from './remote-blob.js';
 
 /** One layer of an image, bottom first, with everything needed to read and verify it. */

@@ -1,7 +1,6 @@
 import { InputError } from '@fstools/fstree';
-import { formatDockerReference, parseDockerReference } from '@fstools/registry';
-import type { Platform } from './platform.js';
-import { formatPlatform, hostPlatform, platformMatches } from './platform.js';
+import type { Platform } from '@fstools/registry';
+import { formatDockerReference, formatPlatform, hostPlatform, parseDockerReference, platformMatches } from '@fstools/registry';
 
 /** One image an archive or index offers: the names it goes by and, where known, its platform. */
 export interface Candidate {

@@ -3,8 +3,8 @@ export type { FsmergeInput, FsmergeOptions, FsmergeResult, LayerReport, Progress
 export type { RegistryAccess } from './remote-blob.js';
 export { resolveImage, imageFromLayerFiles } from './resolve.js';
 export type { LayerSource, ResolvedImage } from './image.js';
-export type { Platform } from './platform.js';
-export { parsePlatform } from './platform.js';
+export type { Platform } from '@fstools/registry';
+export { parsePlatform } from '@fstools/registry';
 export { mergeLayers } from './merge.js';
 export type { LayerTree } from './merge.js';
 export { normalizeLayerTar } from './layer-tar.js';

@@ -10,7 +10,7 @@ import { selectImage } from './index-select.js';
 import type { Json } from './json.js';
 import { diffIdsOf, parseAny, parseObject } from './json.js';
 import { INDEX_TYPES, layerCompression, MANIFEST_TYPES } from './media-types.js';
-import { platformFrom } from './platform.js';
+import { platformFrom } from '@fstools/registry';
 
 /** Annotations that name an image in an index (OCI ref name; containerd's and Docker 25's image name). */
 const REF_ANNOTATIONS = ['io.containerd.image.name', 'org.opencontainers.image.ref.name'];

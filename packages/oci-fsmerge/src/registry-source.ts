@@ -6,7 +6,7 @@ import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import { diffIdsOf } from './json.js';
 import { layerCompression } from './media-types.js';
-import type { Platform } from './platform.js';
+import type { Platform } from '@fstools/registry';
 
 /** An image resolved from a registry: its layers are RemoteBlobs; what was fetched to get there. */
 export interface PulledImage extends ResolvedImage {
