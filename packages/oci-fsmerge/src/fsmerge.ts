@@ -18,14 +18,13 @@ import type { LayerLimits } from './limits.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { LayerTree } from './merge.js';
 import { mergeLayers } from './merge.js';
-import type { Platform } from '@fstools/registry';
 import type { PulledImage } from './registry-source.js';
 import type { RegistryAccess } from './remote-blob.js';
 import { closeRegistryClients } from './registry-source.js';
 import { imageFromLayerFiles, resolveImage, resolveReference } from './resolve.js';
 import { preferKept, writeKeptImage } from './keep-blobs.js';
-import type { ImageReference } from '@fstools/registry';
-import { parseReference, referenceName } from '@fstools/registry';
+import type { ImageReference, Platform } from '@fstools/registry';
+import { formatPlatform, parseReference, referenceName } from '@fstools/registry';
 import { spoolArchive } from './stdin-archive.js';
 
 /**
@@ -250,7 +249,7 @@ export async function fsmerge(input: FsmergeInput, opts: FsmergeOptions): Promis
       return {
         image: imageName,
         ...(image?.ref !== undefined && { ref: image.ref }),
-        ...(image?.platform && { platform: [image.platform.os, image.platform.architecture, image.platform.variant].filter(Boolean).join('/') }),
+        ...(image?.platform && { platform: formatPlatform(image.platform) }),
         mode: rebuild ? 'rebuild' : 'tar',
         standalone: !!opts.standalone,
         ...(image && 'pulled' in image && { pull: pullReport(image, blobs, keepBlobs) }),

@@ -1,12 +1,11 @@
-import { credentialResolver, RegistryClient, referenceName, withDigest } from '@fstools/registry';
-import type { DockerReference, RegistryImage } from '@fstools/registry';
+import { credentialResolver, RegistryClient, referenceName } from '@fstools/registry';
+import type { DockerReference, Platform, RegistryImage } from '@fstools/registry';
 import type { RegistryAccess, RemoteBlob } from './remote-blob.js';
 import { InputError } from '@fstools/fstree';
 import type { ResolvedImage } from './image.js';
 import { layerLabel } from './image.js';
 import { diffIdsOf } from './json.js';
 import { layerCompression } from './media-types.js';
-import type { Platform } from '@fstools/registry';
 
 /** An image resolved from a registry: its layers are RemoteBlobs; what was fetched to get there. */
 export interface PulledImage extends ResolvedImage {
@@ -48,7 +47,7 @@ export async function resolveRegistryImage(ref: DockerReference, name: string, a
   if (pulled.layers.length !== diffIds.length) throw new InputError(name, `${what} lists ${pulled.layers.length} layers but its config has ${diffIds.length} diff IDs`);
   return {
     name,
-    ref: referenceName(withDigest(ref, manifest.digest)),
+    ref: referenceName(pulled.pinned),
     ...(pulled.platform && { platform: pulled.platform }),
     pulled,
     metadataBytes: (pulled.index?.size ?? 0) + manifest.size + config.bytes.length,
