@@ -7,6 +7,7 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { compressionFromArgs, compressionOptionHelp } from './compression-args.js';
 import type { ErofsOptions, ErofsResult } from './writer.js';
+import { checkTarIndexOptions, writeErofsTarIndex } from './tar-index.js';
 import { checkErofsOptions, writeErofs, writeErofsFromTar } from './writer.js';
 
 /** yargs reads a lone "-" as a flag; it stands for stdin here, so it travels under another name. */
@@ -14,12 +15,18 @@ const STDIN = '\u0000stdin';
 
 /** Exit codes: 0 success, 1 error, 2 usage. */
 async function main(argv: string[]): Promise<number> {
+  // mkfs.erofs's --tar takes its mode only as --tar=MODE, so `--tar IMAGE SOURCE` stays as it is.
+  const tarModes = argv.filter((a) => a.startsWith('--tar=')).map((a) => a.slice('--tar='.length));
+  const badMode = tarModes.find((m) => m !== 'f' && m !== 'i');
+  if (badMode !== undefined) return usage('mkerofs-ts', `--tar=${badMode}: the mode is f (full image, the default) or i (an index followed by the tar)`);
+  const tarIndex = tarModes.includes('i');
+  argv = argv.map((a) => (a.startsWith('--tar=') ? '--tar' : a));
   const help = compressionOptionHelp('-z', ['noinline_data']);
   const parser = yargs(splitJoinedShort(argv, 'bULTEzCx').map((a) => (a === '-' ? STDIN : a)))
     .scriptName('mkerofs-ts')
     .usage('$0 [options] IMAGE SOURCE\n\nMake an EROFS image from a directory, or with --tar from a tar file or - (stdin; gzip and zstd detected).')
     .command('$0 <image> <source>', false)
-    .option('tar', { type: 'boolean', describe: 'SOURCE is a tar archive (plain, gzip or zstd), or - for stdin' })
+    .option('tar', { type: 'boolean', describe: 'SOURCE is a tar archive (plain, gzip or zstd), or - for stdin. --tar=f (the same) writes the files\' data into the image; --tar=i writes an index with 512-byte blocks whose files point into the tar, and appends the (decompressed) tar after it' })
     .option('b', { type: 'string', describe: 'block size in bytes: 512, 1024, 2048 or 4096 (default 4096)' })
     .option('U', { type: 'string', describe: 'volume UUID (default: derived from the content)' })
     .option('L', { type: 'string', describe: 'volume label (up to 16 bytes)' })
@@ -51,6 +58,10 @@ async function main(argv: string[]): Promise<number> {
   let noXattrs: boolean;
   try {
     opts = optionsFrom(args);
+    if (tarIndex) {
+      if (args.b === undefined) delete opts.blockSize;
+      checkTarIndexOptions(opts);
+    }
     noXattrs = xattrsOff(args.x);
   } catch (err) {
     if (err instanceof InputError) return usage('mkerofs-ts', err.message);
@@ -71,7 +82,8 @@ async function main(argv: string[]): Promise<number> {
       // As tar does: a terminal holds no archive, and waiting on one only looks like a hang.
       if (source === '-' && process.stdin.isTTY) throw new InputError('<stdin>', 'is a terminal: pipe a tar archive in, or name one');
       const input = source === '-' ? process.stdin : fileChunks(source);
-      result = await writeErofsFromTar(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
+      const write = tarIndex ? writeErofsTarIndex : writeErofsFromTar;
+      result = await write(input, source === '-' ? '<stdin>' : source, image, { ...opts, exclude, whiteouts: args['ovl-whiteouts'] ? 'overlay' : 'keep' });
     } else {
       if (args['ovl-whiteouts']) throw new InputError('--ovl-whiteouts', 'only applies with --tar');
       const xattrs = hostXattrs('mkerofs-ts', noXattrs, Boolean(args.q));
@@ -84,7 +96,7 @@ async function main(argv: string[]): Promise<number> {
   if (args.json) {
     console.log(JSON.stringify({ image: result.path, inodes: result.inodes, blocks: result.blocks, bytes: result.bytes, seconds: result.seconds, uuid: result.uuid, ...(host && { hostXattrs: host }) }));
   } else if (!args.q) {
-    console.log(`${result.path}: ${result.inodes} inodes, ${result.blocks} blocks of ${opts.blockSize ?? 4096} bytes (${result.bytes} bytes), uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`);
+    console.log(`${result.path}: ${result.inodes} inodes, ${result.blocks} blocks of ${opts.blockSize ?? (tarIndex ? 512 : 4096)} bytes (${result.bytes} bytes), uuid ${result.uuid}, ${result.seconds.toFixed(2)} s`);
   }
   return 0;
 }

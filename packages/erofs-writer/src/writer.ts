@@ -169,8 +169,14 @@ export async function writeErofsFromTarEntries(entries: AsyncIterable<TarEntry>,
   }
 }
 
+/** Bytes written after the image's last block, before it is committed (a tar-index image's tar). */
+export interface Appendix {
+  /** Writes the bytes at byte `at` of `out`; returns how many. */
+  writeTo(out: OutputFile, at: number): number;
+}
+
 /** Shared state of one image being written: output, data area, header geometry. */
-class ImageBuilder {
+export class ImageBuilder {
   private files = 0;
   private dataBytes = 0;
   private readonly started = process.hrtime.bigint();
@@ -255,7 +261,12 @@ class ImageBuilder {
     return p && p.blocks > 0 && !p.tail && !p.chunks ? p.blkaddr * this.geo.blockSize : undefined;
   }
 
-  async finish(tree: FsTree): Promise<ErofsResult> {
+  /** Feeds bytes that live outside the data area (an appended tar) into the derived UUID. */
+  fingerprintContent(bytes: Uint8Array): void {
+    this.fingerprint?.update(bytes);
+  }
+
+  async finish(tree: FsTree, appendix?: Appendix): Promise<ErofsResult> {
     const { blockSize: bs } = this.geo;
     let packed: FileInode | undefined;
     if (this.compress) {
@@ -333,10 +344,12 @@ class ImageBuilder {
     );
     sealSuperBlock(head, bs);
     this.out.write(head, 0);
-    this.out.commit(layout.totalBlocks * bs);
+    const end = layout.totalBlocks * bs;
+    const bytes = end + (appendix?.writeTo(this.out, end) ?? 0);
+    this.out.commit(bytes);
     return {
       path: this.out.target,
-      bytes: layout.totalBlocks * bs,
+      bytes,
       blocks: layout.totalBlocks,
       inodes: layout.nodes.length,
       seconds: Number(process.hrtime.bigint() - this.started) / 1e9,

@@ -7,6 +7,8 @@ import { BLOCK, decodeRawHeader, parsePax, parsePaxTime, typeOfFlag } from './ta
 export interface TarEntry extends TarHeader {
   /** Byte offset of the member's first header in the (uncompressed) archive. */
   offset: number;
+  /** Byte offset of the member's data in the archive: always a multiple of 512 (headers are whole blocks). */
+  dataOffset: number;
   /**
    * The member's data; read it before asking for the next entry, or it is skipped. A piece may be
    * a view of the source's buffer: valid until the next piece is asked for.
@@ -70,7 +72,8 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
     const padded = roundUp(header.size);
     const dataSize = header.type === 'file' ? header.size : 0;
     if (header.type !== 'file') header.size = 0;
-    dataEnd = r.offset + padded;
+    const dataOffset = r.offset;
+    dataEnd = dataOffset + padded;
     let opened = false;
     const body: AsyncIterable<Buffer> = {
       [Symbol.asyncIterator]: () => {
@@ -79,7 +82,7 @@ export async function* readTar(source: AsyncIterable<Uint8Array>, archive: strin
         return r.pieces(dataSize, () => truncated(archive, offset, `data of ${displayName(header.path)}`));
       },
     };
-    yield { ...header, offset, body };
+    yield { ...header, offset, dataOffset, body };
   }
 }
 

@@ -116,8 +116,8 @@ export async function* normalizeLayerTar(tar: AsyncIterable<Uint8Array>, archive
 const NO_DATA: AsyncIterable<Buffer> = { async *[Symbol.asyncIterator]() {} };
 
 /** A member without data, made from (or instead of) an input member. */
-function member(h: TarHeader & { offset?: number }): TarEntry {
-  return { ...h, offset: h.offset ?? 0, body: NO_DATA };
+function member(h: TarHeader & { offset?: number; dataOffset?: number }): TarEntry {
+  return { ...h, offset: h.offset ?? 0, dataOffset: h.dataOffset ?? 0, body: NO_DATA };
 }
 
 function dirHeader(path: ByteString, implied: boolean): TarEntry {
