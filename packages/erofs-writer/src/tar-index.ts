@@ -1,6 +1,6 @@
-import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
 import type { FileData, ImageDevice, OutputFile } from '@fstools/fstree';
-import { decompress, describeSystemError, EntryError, InputError, readTar, tempBeside, treeFromTarEntries, writeAll, xxh } from '@fstools/fstree';
+import { decompress, EntryError, InputError, readTar, treeFromTarEntries, xxh } from '@fstools/fstree';
+import { ScratchFile } from './scratch-file.js';
 import type { Appendix, TarOptions, TarResult } from './writer.js';
 import { ImageBuilder } from './writer.js';
 
@@ -34,7 +34,7 @@ export async function writeErofsTarIndex(source: AsyncIterable<Uint8Array>, arch
     throw err;
   }
   try {
-    const tarBytes = spool.tee(decompress(source, archive), (piece) => b.fingerprintContent(piece));
+    const tarBytes = spool.tee(decompress(source, archive));
     const tree = await treeFromTarEntries(readTar(tarBytes, archive), archive, {
       whiteouts: opts.whiteouts,
       exclude: opts.exclude,
@@ -44,7 +44,9 @@ export async function writeErofsTarIndex(source: AsyncIterable<Uint8Array>, arch
     // What follows the end-of-archive blocks belongs to the tar too.
     for (let r = await tarBytes.next(); !r.done; r = await tarBytes.next());
     device.blocks = Math.ceil(spool.size / INDEX_BLOCK);
-    device.tag = spool.tag();
+    const digest = spool.digest();
+    device.tag = `tar-xxh64:${digest}`;
+    b.fingerprintContent(Buffer.from(digest));
     const result = await b.finish(tree, spool);
     return { ...result, tree, flatOffset: () => undefined };
   } catch (err) {
@@ -55,45 +57,34 @@ export async function writeErofsTarIndex(source: AsyncIterable<Uint8Array>, arch
   }
 }
 
-/** The tar's bytes as they stream past, parked in an unlinked file until they follow the index. */
+/** The tar's bytes as they stream past, parked in a scratch file until they follow the index. */
 class TarSpool implements Appendix {
   size = 0;
-  private readonly fd: number;
+  private readonly scratch: ScratchFile;
   private readonly hash = xxh.create64(0n);
 
   constructor(besides: string) {
-    const path = tempBeside(besides, 'tar');
-    try {
-      this.fd = openSync(path, 'wx+', 0o600);
-    } catch (err) {
-      throw new InputError(besides, `cannot create a spool file: ${describeSystemError(err)}`);
-    }
-    unlinkSync(path);
+    this.scratch = new ScratchFile(besides);
   }
 
-  async *tee(source: AsyncIterable<Uint8Array>, seen: (piece: Uint8Array) => void): AsyncGenerator<Uint8Array> {
+  async *tee(source: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
     for await (const piece of source) {
-      writeAll(this.fd, piece, this.size, 'tar spool');
+      this.scratch.append(piece);
       this.size += piece.length;
       this.hash.update(piece);
-      seen(piece);
       yield piece;
     }
   }
 
-  /** A device tag from the tar's content: its xxh64, as 16 hex digits. */
-  tag(): string {
-    return `tar-xxh64:${this.hash.digest().toString(16).padStart(16, '0')}`;
+  /** The tar's xxh64, as 16 hex digits. */
+  digest(): string {
+    return this.hash.digest().toString(16).padStart(16, '0');
   }
 
   /** Copies the tar (zero-padded to whole blocks) after the index. */
   writeTo(out: OutputFile, at: number): number {
-    const buf = Buffer.allocUnsafe(COPY_CHUNK);
-    for (let done = 0; done < this.size; ) {
-      const n = readSync(this.fd, buf, 0, Math.min(COPY_CHUNK, this.size - done), done);
-      if (n === 0) throw new Error('tar spool shorter than written');
-      out.write(buf.subarray(0, n), at + done);
-      done += n;
+    for (let done = 0; done < this.size; done += COPY_CHUNK) {
+      out.write(this.scratch.read(done, Math.min(COPY_CHUNK, this.size - done)), at + done);
     }
     const padded = Math.ceil(this.size / INDEX_BLOCK) * INDEX_BLOCK;
     if (padded > this.size) out.write(Buffer.alloc(padded - this.size), at + this.size);
@@ -102,7 +93,7 @@ class TarSpool implements Appendix {
 
   close(): void {
     try {
-      closeSync(this.fd);
+      this.scratch.close();
     } catch {
       // already closed
     }
