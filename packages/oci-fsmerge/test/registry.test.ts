@@ -2,9 +2,11 @@
 // through a fault-injecting proxy (a real node:http server) and converted as they stream. Every
 // pull is judged against converting the same image from disk (byte-identical fsmeta and layer
 // images) and by the kernel (fsmeta with -o device= equals the kernel's overlay of the layer
-// images); the kept OCI layout is read back by skopeo.
+// images); the kept OCI layout is read back by skopeo. Refusals (401, 403, unknown names, bad
+// bytes, connections reset on every try, an untrusted certificate) end the CLI with one line
+// naming the reference, exit 1 and nothing written; credentials are found where skopeo looks.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,7 +18,7 @@ import { cliScript } from '../../../test/helpers/cli.js';
 import type { Pushed } from '../../registry/test/helpers/images.js';
 import { pushAll, sampleArchive } from '../../registry/test/helpers/images.js';
 import type { RegistryServer } from '../../registry/test/helpers/registry-server.js';
-import { haveHtpasswd, haveRegistry, haveSkopeo, skopeoCopy, startRegistry } from '../../registry/test/helpers/registry-server.js';
+import { haveHtpasswd, haveOpenssl, haveRegistry, haveSkopeo, selfSignedCert, skopeoCopy, startRegistry } from '../../registry/test/helpers/registry-server.js';
 import type { Handler, Proxy } from '../../registry/test/helpers/servers.js';
 import { bearerGate, passThrough, sendSlowly, sendThenDrop, startBlobStore, startProxy, startTokenServer } from '../../registry/test/helpers/servers.js';
 import { deviceManifest, expectMerged, overlayManifest } from './helpers/judge.js';
@@ -299,6 +301,59 @@ describe.runIf(ready && canMount())('fsmerge docker://REF', () => {
     expect(existsSync(o)).toBe(false);
   });
 
+  it('a 403 from the registry (on the manifest, or on a layer blob after it) is one line naming the reference, exit 1; no output or layer image is left', async () => {
+    const digests = bigLayers();
+    const denied = (res: ServerResponse) => void res.writeHead(403, { 'content-type': 'application/json' }).end('{"errors":[{"code":"DENIED","message":"requested access to the resource is denied"}]}');
+    const cases: Array<[string, (url: string) => boolean, RegExp]> = [
+      ['manifest', (url) => url.includes('/manifests/'), /manifest for tag 'v1': access denied \(403: DENIED: requested access to the resource is denied\)$/],
+      ['layer blobs', (url) => digests.some((d) => url.endsWith(`/blobs/${d}`)), /blob sha256:[0-9a-f]{64}: access denied \(403: DENIED: requested access to the resource is denied\)$/],
+    ];
+    for (const [what, match, problem] of cases) {
+      const o = out();
+      proxy.handler = async (req, res, t) => (match(req.url!) ? denied(res) : t.send(await t.forward()));
+      const cli = await fsmergeCli([ref('big:v1'), '--tls-verify=false', '-j', '2', '-o', join(o, 'fsmeta.erofs'), '--vmdk', join(o, 'disk.vmdk')]);
+      expect(cli.status, what).toBe(1);
+      expect(cli.stderr.trim().split('\n'), cli.stderr).toHaveLength(1);
+      expect(cli.stderr.startsWith(`fsmerge: ${ref('big:v1')}: `), cli.stderr).toBe(true);
+      expect(cli.stderr.trim()).toMatch(problem);
+      expect(existsSync(join(o, 'fsmeta.erofs')), what).toBe(false);
+      expect(existsSync(join(o, 'disk.vmdk')), what).toBe(false);
+      expect(existsSync(join(o, 'blobs')) ? readdirSync(join(o, 'blobs')) : [], what).toEqual([]);
+      noTemps(o);
+    }
+    // Not retried: one GET per denied blob (-j 2: both layers started).
+    expect(blobGets(proxy, digests)).toHaveLength(digests.length);
+  });
+
+  it('connections reset before any answer are retried (the /v2/ probe, manifest, config and blobs alike); the images are the same', async () => {
+    const o = out();
+    const clean = await pull('big:v1', { output: join(o, 'clean', 'fsmeta.erofs') });
+    proxy.handler = onceEach(() => true, 1, (req) => void req.socket.destroy());
+    proxy.requests.length = 0;
+    const r = await pull('big:v1', { output: join(o, 'reset', 'fsmeta.erofs'), blobDir: join(o, 'reset', 'blobs') });
+    // Every URL asked twice: reset, then answered.
+    const urls = proxy.requests.map((q) => q.url);
+    expect(urls.filter((u) => u === '/v2/')).toHaveLength(2);
+    for (const d of bigLayers()) expect(urls.filter((u) => u.endsWith(`/blobs/${d}`))).toHaveLength(2);
+    expect(readFileSync(r.fsmeta.path).equals(readFileSync(clean.fsmeta.path))).toBe(true);
+    for (const [i, l] of r.layers.entries()) expect(readFileSync(l.path).equals(readFileSync(clean.layers[i]!.path)), `layer ${i}`).toBe(true);
+  });
+
+  it('a blob whose every request is reset fails after the retries in one line naming the reference, the blob and the tries; nothing is written', async () => {
+    const o = out();
+    const digests = bigLayers();
+    proxy.handler = async (req, _res, t) => (digests.some((d) => req.url!.endsWith(`/blobs/${d}`)) ? void req.socket.destroy() : t.send(await t.forward()));
+    const cli = await fsmergeCli([ref('big:v1'), '--tls-verify=false', '-j', '2', '-o', join(o, 'fsmeta.erofs')]);
+    expect(cli.status, cli.stderr).toBe(1);
+    expect(cli.stderr.trim().split('\n'), cli.stderr).toHaveLength(1);
+    expect(cli.stderr.trim()).toMatch(new RegExp(`^fsmerge: ${ref('big:v1')}: blob sha256:[0-9a-f]{64}: connection closed by the other side \\(UND_ERR_SOCKET\\) \\(after 5 tries\\)$`));
+    // DEFAULT_RETRY: 5 tries of each layer blob.
+    for (const d of digests) expect(blobGets(proxy, [d]).length).toBe(5);
+    expect(existsSync(join(o, 'fsmeta.erofs'))).toBe(false);
+    expect(existsSync(join(o, 'blobs')) ? readdirSync(join(o, 'blobs')) : []).toEqual([]);
+    noTemps(o);
+  });
+
   it('the CLI: --json reports the pull; a terminal shows bytes fetched; spellings and usage errors', async () => {
     const o = out();
     const cli = await fsmergeCli([ref('big:v1'), '--tls-verify=false', '-o', join(o, 'fsmeta.erofs'), '--json']);
@@ -383,10 +438,77 @@ describe.runIf(ready && haveHtpasswd)('fsmerge docker:// with credentials', () =
     }
   });
 
+  it('credentials from ${XDG_RUNTIME_DIR}/containers/auth.json and ~/.docker/config.json (HOME a temp dir) pull; the containers file is read first', async () => {
+    const plain = await fsmerge({ image: sampleArchive }, { output: join(work, 'plain-found', 'fsmeta.erofs') });
+    const auths = (password: string) => JSON.stringify({ auths: { [registry.host]: { auth: Buffer.from(`${USER}:${password}`).toString('base64') } } });
+    const home = join(work, 'home');
+    const runtime = join(work, 'runtime');
+    mkdirSync(join(home, '.docker'), { recursive: true });
+    mkdirSync(join(runtime, 'containers'), { recursive: true });
+    writeFileSync(join(home, '.docker/config.json'), auths(PASSWORD));
+    const docker = await fsmergeCli([ref(), '--tls-verify=false', '-o', join(work, 'docker.erofs')], { HOME: home });
+    expect(docker.status, docker.stderr).toBe(0);
+    expect(readFileSync(join(work, 'docker.erofs')).equals(readFileSync(plain.fsmeta.path))).toBe(true);
+    // Both: the containers auth.json decides (skopeo's order), so its wrong password is refused...
+    writeFileSync(join(runtime, 'containers/auth.json'), auths(`wrong-${PASSWORD}`));
+    const refused = await fsmergeCli([ref(), '--tls-verify=false', '-o', join(work, 'refused.erofs')], { HOME: home, XDG_RUNTIME_DIR: runtime });
+    expect(refused.status).toBe(1);
+    expect(refused.stderr.trim()).toBe(`fsmerge: ${ref()}: manifest for tag '1': the registry refused the credentials from ${join(runtime, 'containers/auth.json')} (key ${registry.host}) (401 unauthorized)`);
+    expect(existsSync(join(work, 'refused.erofs'))).toBe(false);
+    // ...and its right one pulls.
+    writeFileSync(join(runtime, 'containers/auth.json'), auths(PASSWORD));
+    writeFileSync(join(home, '.docker/config.json'), auths(`wrong-${PASSWORD}`));
+    const xdg = await fsmergeCli([ref(), '--tls-verify=false', '-o', join(work, 'xdg.erofs')], { HOME: home, XDG_RUNTIME_DIR: runtime });
+    expect(xdg.status, xdg.stderr).toBe(0);
+    expect(readFileSync(join(work, 'xdg.erofs')).equals(readFileSync(plain.fsmeta.path))).toBe(true);
+    for (const r of [docker, refused, xdg]) expect(r.stderr + r.stdout).not.toContain(PASSWORD);
+  });
+
   it('a library caller gets a RegistryError (an InputError) for a refused pull', async () => {
     const err = await fsmerge({ reference: ref() }, { registry: { tlsVerify: false }, output: join(work, 'lib.erofs') }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InputError);
     expect((err as Error).message.startsWith(`${ref()}: `)).toBe(true);
+  });
+});
+
+describe.runIf(ready && haveOpenssl)('fsmerge docker:// from a self-signed HTTPS registry', () => {
+  let work: string;
+  let registry: RegistryServer;
+  let cert: string;
+  const ref = () => `docker://${registry.host}/sample:latest`;
+
+  beforeAll(async () => {
+    work = scratchDir('fsmerge-registry-tls');
+    const tls = selfSignedCert(work);
+    cert = tls.cert;
+    registry = await startRegistry({ tls });
+    skopeoCopy(`docker-archive:${sampleArchive}`, ref());
+  }, 60_000);
+  afterAll(async () => {
+    await registry?.stop();
+    rmSync(work, { recursive: true, force: true });
+  });
+
+  it('--tls-verify=false pulls over HTTPS; verified (the default) the certificate is refused in one line naming the registry; trusted by the system store it pulls', async () => {
+    const plain = await fsmerge({ image: sampleArchive }, { output: join(work, 'plain', 'fsmeta.erofs') });
+    const insecure = await fsmergeCli([ref(), '--tls-verify=false', '-o', join(work, 'insecure.erofs'), '--json']);
+    expect(insecure.status, insecure.stderr).toBe(0);
+    expect(readFileSync(join(work, 'insecure.erofs')).equals(readFileSync(plain.fsmeta.path))).toBe(true);
+
+    const strict = await fsmergeCli([ref(), '-o', join(work, 'strict.erofs')]);
+    expect(strict.status).toBe(1);
+    expect(strict.stderr.trim()).toBe(
+      `fsmerge: ${ref()}: cannot reach the registry ${registry.host}: GET /v2/ over https: TLS: self-signed certificate (DEPTH_ZERO_SELF_SIGNED_CERT); for a plain-HTTP or self-signed registry use tlsVerify: false (--tls-verify=false)`,
+    );
+    expect(existsSync(join(work, 'strict.erofs'))).toBe(false);
+
+    // The system store is OpenSSL's default file and directory, which SSL_CERT_FILE and
+    // SSL_CERT_DIR move: with the certificate there, verification passes.
+    const store = join(work, 'empty-cert-dir');
+    mkdirSync(store);
+    const trusted = await fsmergeCli([ref(), '-o', join(work, 'trusted.erofs')], { SSL_CERT_FILE: cert, SSL_CERT_DIR: store });
+    expect(trusted.status, trusted.stderr).toBe(0);
+    expect(readFileSync(join(work, 'trusted.erofs')).equals(readFileSync(plain.fsmeta.path))).toBe(true);
   });
 });
 

@@ -1,10 +1,13 @@
+import type { Readable } from 'node:stream';
 import { parseContentRange, rangeIsRest } from './content-range.js';
 import type { ClientContext } from './context.js';
 import { failure } from './context.js';
 import { Digester, digestAlgorithm, isDigest } from './digest.js';
 import type { Endpoint, EndpointRequest } from './endpoint.js';
+import type { HttpResponse } from './http-agent.js';
+import { isStall } from './http-agent.js';
 import { discard } from './http-send.js';
-import { isCallerAbort, networkProblem, RequestTimeout } from './net-errors.js';
+import { isCallerAbort, networkProblem } from './net-errors.js';
 import { backoffDelay, sleep } from './retry.js';
 
 /** What a blob must be. */
@@ -23,27 +26,15 @@ export interface BlobOpenOptions {
   signal?: AbortSignal;
 }
 
-type ReadResult = Awaited<ReturnType<ReadableStreamDefaultReader<Uint8Array>['read']>>;
-
 interface Body {
-  reader: ReadableStreamDefaultReader<Uint8Array>;
+  stream: Readable;
+  chunks: AsyncIterator<Buffer>;
   /** Bytes at the start of this body the consumer already has (a server that ignored Range). */
   skip: number;
 }
 
-/** Waits for the next chunk at most `ms`; a stall is thrown as a RequestTimeout. */
-async function readWithin(reader: ReadableStreamDefaultReader<Uint8Array>, ms: number): Promise<ReadResult> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const read = reader.read();
-  read.catch(() => undefined);
-  const stall = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RequestTimeout(`no data for ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([read, stall]);
-  } finally {
-    clearTimeout(timer);
-  }
+function bodyOf(res: HttpResponse, skip: number): Body {
+  return { stream: res.body, chunks: (res.body as AsyncIterable<Buffer>)[Symbol.asyncIterator](), skip };
 }
 
 async function feedPrefix(d: Digester, prefix: BlobOpenOptions['prefix']): Promise<number> {
@@ -93,7 +84,7 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
   const open = async (): Promise<Body> => {
     let req = request(true);
     let res = await ep.request(req);
-    if (res.status === 206 && res.body && rangeIsRest(parseContentRange(res.headers.get('content-range')), offset, size)) return { reader: res.body.getReader(), skip: 0 };
+    if (res.status === 206 && rangeIsRest(parseContentRange(res.header('content-range')), offset, size)) return bodyOf(res, 0);
     if (res.status === 206) {
       // A range other than the one asked for: do not splice it in; start over.
       await discard(res);
@@ -103,14 +94,14 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
     } else if (res.status === 200 && offset > 0) {
       ctx.onEvent({ type: 'resume', what, offset, reason: 'the server ignored Range; reading from the start' });
     }
-    if (res.status === 200 && res.body) {
+    if (res.status === 200) {
       // A whole answer that announces another length is not the blob: no resume can mend that.
-      const length = res.headers.get('content-length');
+      const length = res.header('content-length');
       if (length !== null && /^[0-9]+$/.test(length) && Number(length) !== size) {
         await discard(res);
         throw failure(ctx, source, 'integrity', `${what}: size mismatch: the registry sends ${length} bytes, the descriptor states ${size}`);
       }
-      return { reader: res.body.getReader(), skip: offset };
+      return bodyOf(res, offset);
     }
     throw await ep.statusError(req, res);
   };
@@ -124,19 +115,19 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
   try {
     for (;;) {
       let problem: string | undefined;
-      let r: ReadResult | undefined;
+      let r: IteratorResult<Buffer> | undefined;
       try {
-        r = await readWithin(body.reader, ctx.timeouts.stallMs);
+        r = await body.chunks.next();
       } catch (err) {
         if (isCallerAbort(err, signal)) throw signal!.reason;
-        problem = networkProblem(err).text;
+        problem = isStall(err) ? `no data for ${ctx.timeouts.stallMs} ms` : networkProblem(err).text;
       }
       if (r?.done) {
         if (offset === size && body.skip === 0) break;
         problem = `the connection ended after ${offset} of ${size} bytes`;
       }
       if (problem !== undefined || !r || r.done) {
-        await body.reader.cancel().catch(() => undefined);
+        body.stream.destroy();
         body = undefined;
         if (++resumes > ctx.retry.maxResumes) throw failure(ctx, source, 'network', `${what}: ${problem}; gave up after ${ctx.retry.maxResumes} resumes at byte ${offset} of ${size}`);
         ctx.onEvent({ type: 'resume', what, offset, reason: problem ?? 'no data' });
@@ -144,7 +135,7 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
         body = await open();
         continue;
       }
-      let chunk = r.value;
+      let chunk: Uint8Array = r.value;
       if (body.skip > 0) {
         const drop = Math.min(body.skip, chunk.length);
         body.skip -= drop;
@@ -157,7 +148,7 @@ export async function* blobStream(ctx: ClientContext, ep: Endpoint, repository: 
       yield chunk;
     }
   } finally {
-    await body?.reader.cancel().catch(() => undefined);
+    body?.stream.destroy();
   }
   finish();
 

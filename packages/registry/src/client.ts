@@ -21,13 +21,11 @@ import type { RetryPolicy } from './retry.js';
 import { DEFAULT_RETRY } from './retry.js';
 import { RegistryError } from './errors.js';
 import { selectManifest } from './select.js';
-import type { Transport } from './transport.js';
-import { insecureTransport } from './transport.js';
+import type { HttpAgent } from './http-agent.js';
+import { httpAgent } from './http-agent.js';
 
 export interface RegistryClientOptions {
-  /** A fetch-like function (default: the global fetch; with tlsVerify false, undici's fetch that accepts any certificate). */
-  transport?: Transport;
-  /** false = skopeo's --tls-verify=false: any certificate, and plain HTTP when HTTPS fails. Default true. */
+  /** false = skopeo's --tls-verify=false: any certificate, and plain HTTP when HTTPS fails. Default true (system and Node trust). */
   tlsVerify?: boolean;
   /** One set of credentials for every registry, or a resolver (credentialResolver()); default: anonymous. */
   credentials?: Credentials | CredentialResolver;
@@ -90,25 +88,19 @@ function toReference(ref: DockerReference | string): DockerReference {
 export class RegistryClient {
   readonly #ctx: ClientContext;
   readonly #endpoints = new Map<string, Endpoint>();
-  #transport?: Promise<{ transport: Transport; close?: () => Promise<void> }>;
+  #agent?: Promise<HttpAgent>;
 
   constructor(opts: RegistryClientOptions = {}) {
     const tlsVerify = opts.tlsVerify ?? true;
     const creds = opts.credentials;
     const resolver: CredentialResolver = creds instanceof Credentials ? () => ({ credentials: creds, source: '--creds' }) : (creds ?? (() => ({})));
+    const timeouts = { ...DEFAULT_TIMEOUTS, ...opts.timeouts };
     this.#ctx = {
-      transport: () => {
-        this.#transport ??= opts.transport
-          ? Promise.resolve({ transport: opts.transport })
-          : tlsVerify
-            ? Promise.resolve({ transport: globalThis.fetch as Transport })
-            : insecureTransport();
-        return this.#transport.then((t) => t.transport);
-      },
+      agent: () => (this.#agent ??= httpAgent(tlsVerify, timeouts.stallMs)),
       tlsVerify,
       credentials: resolver,
       retry: { ...DEFAULT_RETRY, ...opts.retry },
-      timeouts: { ...DEFAULT_TIMEOUTS, ...opts.timeouts },
+      timeouts,
       userAgent: opts.userAgent ?? 'fstools-registry/0.1',
       redactor: new Redactor(),
       onEvent: opts.onEvent ?? (() => undefined),
@@ -154,12 +146,12 @@ export class RegistryClient {
       if (digest !== ref.digest) throw failure(ctx, source, 'integrity', `${what}: digest mismatch: content is ${digest}`);
     } else {
       digest = digestOf(bytes);
-      const served = res.headers.get('docker-content-digest');
+      const served = res.header('docker-content-digest');
       if (served !== null && isDigest(served) && served.startsWith('sha256:') && served !== digest) {
         throw failure(ctx, source, 'integrity', `${what}: digest mismatch: content is ${digest}, the registry says ${served}`);
       }
     }
-    const { json, manifest } = parseManifest(bytes, mediaTypeOf(res.headers.get('content-type')), source, what);
+    const { json, manifest } = parseManifest(bytes, mediaTypeOf(res.header('content-type')), source, what);
     if (!accept.includes(manifest.mediaType)) throw failure(ctx, source, 'unsupported', `${what}: the registry sent ${manifest.mediaType}, which was not asked for`);
     return { mediaType: manifest.mediaType, digest, size: bytes.length, bytes, json, manifest };
   }
@@ -230,11 +222,11 @@ export class RegistryClient {
     return out;
   }
 
-  /** Closes the connections of the transport the client made itself (tlsVerify false); the client stays usable. */
+  /** Closes the client's connections; the client stays usable (it connects again when asked). */
   async close(): Promise<void> {
-    const t = await this.#transport;
-    this.#transport = undefined;
-    await t?.close?.();
+    const agent = this.#agent;
+    this.#agent = undefined;
+    await (await agent?.catch(() => undefined))?.close();
   }
 
   toJSON(): string {

@@ -3,7 +3,7 @@ import type { RegistryErrorKind } from './errors.js';
 import { RegistryError } from './errors.js';
 import type { Redactor } from './redact.js';
 import type { RetryPolicy } from './retry.js';
-import type { Transport } from './transport.js';
+import type { HttpAgent } from './http-agent.js';
 
 /** How long the client waits before it calls a request lost. */
 export interface Timeouts {
@@ -29,7 +29,8 @@ export type RegistryEvent =
 
 /** What every part of a client shares. */
 export interface ClientContext {
-  transport(): Promise<Transport>;
+  /** The client's connections, made on first use. */
+  agent(): Promise<HttpAgent>;
   tlsVerify: boolean;
   credentials: CredentialResolver;
   retry: RetryPolicy;

@@ -2,6 +2,7 @@ import type { ClientContext } from './context.js';
 import { failure } from './context.js';
 import type { CredentialLookup } from './credentials.js';
 import { RegistryError } from './errors.js';
+import type { HttpResponse } from './http-agent.js';
 import { discard, readLimited, sendOnce } from './http-send.js';
 import { apiHost } from './reference.js';
 import { withRetries } from './retrying.js';
@@ -65,7 +66,7 @@ export class Endpoint {
       try {
         const res = await withRetries(ctx, `GET /v2/ over ${scheme}`, source, async () => (await sendOnce(ctx, { method: 'GET', url, headers: {}, signal, source })).res, signal);
         if (res.status === 200 || res.status === 401) {
-          const header = res.headers.get('www-authenticate');
+          const header = res.header('www-authenticate');
           await discard(res);
           if (res.status === 401 && header !== null) this.#challenge = usable(parseChallenges(header, `${source}: WWW-Authenticate`));
           ctx.onEvent({ type: 'scheme', registry: this.registry, origin: url.origin });
@@ -122,7 +123,7 @@ export class Endpoint {
    * challenge, a fresh token, or credentials first needed now); a second is a one-line
    * 'unauthorized' error. Any other status is returned for the caller to judge.
    */
-  async request(r: EndpointRequest): Promise<Response> {
+  async request(r: EndpointRequest): Promise<HttpResponse> {
     const ctx = this.ctx;
     const origin = await this.origin(r.source, r.signal);
     const url = new URL(r.path, origin);
@@ -131,7 +132,7 @@ export class Endpoint {
       const authorization = value !== undefined ? { origin, value } : undefined;
       const res = await withRetries(ctx, r.what, r.source, async () => (await sendOnce(ctx, { method: r.method, url, headers: r.headers, authorization, signal: r.signal, source: r.source })).res, r.signal);
       if (res.status !== 401) return res;
-      const header = res.headers.get('www-authenticate');
+      const header = res.header('www-authenticate');
       await discard(res);
       const offered = header !== null ? usable(parseChallenges(header, `${r.source}: WWW-Authenticate`)) : undefined;
       const lookup = this.lookup(r.repository);
@@ -156,7 +157,7 @@ export class Endpoint {
   }
 
   /** The error for a status the caller cannot use: 403, 404 and the rest, with the registry's own error code. */
-  async statusError(r: EndpointRequest, res: Response): Promise<RegistryError> {
+  async statusError(r: EndpointRequest, res: HttpResponse): Promise<RegistryError> {
     const detail = await errorDetail(res);
     const ctx = this.ctx;
     if (res.status === 403) return failure(ctx, r.source, 'denied', `${r.what}: access denied (403${detail})`, 403);
@@ -168,7 +169,7 @@ export class Endpoint {
 }
 
 /** `: CODE: message` from a distribution API error body (`{"errors":[{"code","message"}]}`), or ''. */
-async function errorDetail(res: Response): Promise<string> {
+async function errorDetail(res: HttpResponse): Promise<string> {
   const body = await readLimited(res, 65536).catch(() => undefined);
   if (!body || body.length === 0) return '';
   try {

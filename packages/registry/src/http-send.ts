@@ -1,5 +1,6 @@
 import type { ClientContext } from './context.js';
 import { failure, shownUrl } from './context.js';
+import type { HttpResponse } from './http-agent.js';
 import { RequestTimeout } from './net-errors.js';
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
@@ -22,25 +23,24 @@ export interface SendSpec {
  * the first non-redirect response (its body unread) and the URL that gave it. The response
  * headers must arrive within timeouts.headersMs; transport errors are thrown as they are.
  */
-export async function sendOnce(ctx: ClientContext, spec: SendSpec): Promise<{ res: Response; url: URL }> {
-  const transport = await ctx.transport();
+export async function sendOnce(ctx: ClientContext, spec: SendSpec): Promise<{ res: HttpResponse; url: URL }> {
+  const agent = await ctx.agent();
   let url = spec.url;
   for (let hop = 0; ; hop++) {
-    const headers = new Headers(spec.headers);
-    headers.set('user-agent', ctx.userAgent);
-    if (spec.authorization && url.origin === spec.authorization.origin) headers.set('authorization', spec.authorization.value);
+    const headers: Record<string, string> = { ...spec.headers, 'user-agent': ctx.userAgent };
+    if (spec.authorization && url.origin === spec.authorization.origin) headers.authorization = spec.authorization.value;
     const timeout = new AbortController();
     const timer = setTimeout(() => timeout.abort(new RequestTimeout(`no response from ${url.origin} within ${ctx.timeouts.headersMs} ms`)), ctx.timeouts.headersMs);
     const signal = spec.signal ? AbortSignal.any([spec.signal, timeout.signal]) : timeout.signal;
     ctx.onEvent({ type: 'request', method: spec.method, url: shownUrl(url) });
-    let res: Response;
+    let res: HttpResponse;
     try {
-      res = await transport(url.href, { method: spec.method, headers, redirect: 'manual', signal });
+      res = await agent.send(url, spec.method, headers, signal);
     } finally {
       clearTimeout(timer);
     }
     if (!REDIRECTS.has(res.status)) return { res, url };
-    const location = res.headers.get('location');
+    const location = res.header('location');
     await discard(res);
     if (!location) throw failure(ctx, spec.source, 'protocol', `${shownUrl(url)} answered ${res.status} without a Location`, res.status);
     if (hop >= MAX_REDIRECTS) throw failure(ctx, spec.source, 'protocol', `more than ${MAX_REDIRECTS} redirects from ${shownUrl(spec.url)}`, res.status);
@@ -57,38 +57,29 @@ export async function sendOnce(ctx: ClientContext, spec: SendSpec): Promise<{ re
 }
 
 /** Drops a response's body (read to the end when small, so the connection is kept alive). */
-export async function discard(res: Response): Promise<void> {
-  await readLimited(res, 65536).catch(() => undefined);
+export async function discard(res: HttpResponse): Promise<void> {
+  await res.body.dump({ limit: 65536 }).catch(() => undefined);
 }
 
 /**
  * A body of at most `limit` bytes, or undefined when it is longer (the rest is not read: the
  * connection is closed instead). Errors while reading are thrown.
  */
-export async function readLimited(res: Response, limit: number): Promise<Uint8Array | undefined> {
-  if (!res.body) return new Uint8Array(0);
-  const declared = Number(res.headers.get('content-length') ?? NaN);
+export async function readLimited(res: HttpResponse, limit: number): Promise<Uint8Array | undefined> {
+  const declared = Number(res.header('content-length') ?? NaN);
   if (declared > limit) {
-    await res.body.cancel().catch(() => undefined);
+    res.body.destroy();
     return undefined;
   }
-  const reader = res.body.getReader();
-  const parts: Uint8Array[] = [];
+  const parts: Buffer[] = [];
   let total = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      total += value.length;
-      if (total > limit) {
-        await reader.cancel().catch(() => undefined);
-        return undefined;
-      }
-      parts.push(value);
-    }
-  } finally {
-    reader.releaseLock();
+  // Leaving the loop early destroys the body.
+  for await (const chunk of res.body as AsyncIterable<Buffer>) {
+    total += chunk.length;
+    if (total > limit) return undefined;
+    parts.push(chunk);
   }
+  // A copy of its own: a small Buffer.concat would be a view into Node's shared pool.
   const out = new Uint8Array(total);
   let at = 0;
   for (const p of parts) {

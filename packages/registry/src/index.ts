@@ -16,5 +16,4 @@ export * from './platform.js';
 export * from './reference.js';
 export * from './retry.js';
 export * from './select.js';
-export * from './transport.js';
 export * from './www-authenticate.js';

@@ -69,7 +69,7 @@ function coded(err: unknown, depth = 0): { code?: string; message?: string } {
   return typeof e.code === 'string' ? { code: e.code, ...(message !== undefined && { message }) } : message !== undefined ? { message } : {};
 }
 
-/** Reads a transport error (fetch's TypeError and its causes, a body read's error, a timeout). */
+/** Reads a request's or a body read's error (undici's, a socket's or TLS's, and their causes; a timeout). */
 export function networkProblem(err: unknown): NetProblem {
   if (err instanceof RequestTimeout) return { code: err.code, retryable: true, tls: false, text: err.message };
   const { code, message } = coded(err);

@@ -1,6 +1,7 @@
 import type { ClientContext } from './context.js';
 import { failure } from './context.js';
 import { RegistryError } from './errors.js';
+import type { HttpResponse } from './http-agent.js';
 import { discard } from './http-send.js';
 import { isCallerAbort, networkProblem } from './net-errors.js';
 import { backoffDelay, retryableStatus, retryAfterMs, sleep } from './retry.js';
@@ -12,9 +13,9 @@ import { backoffDelay, retryableStatus, retryAfterMs, sleep } from './retry.js';
  * whatever its status; a network error that outlives the tries is a RegistryError ('network' or
  * 'tls') naming `source` and `what`. The caller's abort is thrown as it is.
  */
-export async function withRetries(ctx: ClientContext, what: string, source: string, attempt: () => Promise<Response>, signal?: AbortSignal): Promise<Response> {
+export async function withRetries(ctx: ClientContext, what: string, source: string, attempt: () => Promise<HttpResponse>, signal?: AbortSignal): Promise<HttpResponse> {
   for (let i = 1; ; i++) {
-    let res: Response;
+    let res: HttpResponse;
     try {
       res = await attempt();
     } catch (err) {
@@ -29,7 +30,7 @@ export async function withRetries(ctx: ClientContext, what: string, source: stri
       continue;
     }
     if (!retryableStatus(res.status) || i >= ctx.retry.attempts) return res;
-    const hinted = res.status === 429 || res.status === 503 ? retryAfterMs(res.headers.get('retry-after'), ctx.retry) : undefined;
+    const hinted = res.status === 429 || res.status === 503 ? retryAfterMs(res.header('retry-after'), ctx.retry) : undefined;
     const delayMs = hinted ?? backoffDelay(ctx.retry, i);
     await discard(res);
     ctx.onEvent({ type: 'retry', what, attempt: i, delayMs, reason: `status ${res.status}` });
