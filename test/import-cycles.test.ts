@@ -17,6 +17,7 @@ const SOURCE = /\.(ts|mts|cts)$/;
 const LAYERS: Record<string, number> = {
   fstree: 0,
   codecs: 0,
+  verity: 0,
   'cli-kit': 1,
   'erofs-writer': 2,
   'erofs-reader': 2,

@@ -1,0 +1,13 @@
+export { VerityError } from './errors.js';
+export { appendVerityTree, writeVerityTree } from './hash-tree.js';
+export type { TreeOptions, VerityInfo } from './options.js';
+export { DEFAULT_SALT_TAG, defaultSalt, parseSalt } from './salt.js';
+export type { Sidecar } from './sidecar.js';
+export { readSidecar, sidecarJson, sidecarPath, writeSidecar } from './sidecar.js';
+export type { VeritySuperblock } from './superblock.js';
+export { decodeSuperblock, encodeSuperblock, VERITY_SB_SIZE } from './superblock.js';
+export type { TreeGeometry, TreeLevel } from './tree.js';
+export { treeGeometry } from './tree.js';
+export { deriveUuid, formatUuid, parseUuid } from './uuid.js';
+export type { VerifyOptions } from './verify.js';
+export { verifyVerity } from './verify.js';
