@@ -44,7 +44,9 @@ mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
 say() { echo "${MARKER}$*"; }
 klog() { dmesg | tail -n 12 | while IFS= read -r l; do say "klog $l"; done; }
-die() { say "error $*"; klog; poweroff -f; sleep 5; }
+# The console's last lines may still sit in the serial driver's buffer when poweroff -f makes the
+# kernel print "reboot: Power down" straight to the port, in the middle of them: let it drain first.
+die() { say "error $*"; klog; sleep 1; poweroff -f; sleep 5; }
 ${WALK_FUNCTION}
 ${diskFunction()}
 if [ -s ${GUEST_PATHS.moduleOrder} ]; then
